@@ -1,0 +1,127 @@
+//! Action: a failover or failback run on the destination (Stork `action.go`).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "stork.libopenstorage.org",
+    version = "v1alpha1",
+    kind = "Action",
+    plural = "actions",
+    namespaced,
+    status = "ActionStatus",
+    printcolumn = r#"{"name":"Type","type":"string","jsonPath":".spec.actionType"}"#,
+    printcolumn = r#"{"name":"Stage","type":"string","jsonPath":".status.stage"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.status"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionSpec {
+    pub action_type: ActionType,
+    #[serde(default)]
+    pub action_parameter: ActionParameter,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ActionType {
+    #[default]
+    #[serde(rename = "failover")]
+    Failover,
+    #[serde(rename = "failback")]
+    Failback,
+    #[serde(rename = "nearsyncFailover")]
+    NearsyncFailover,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionParameter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_parameter: Option<FailoverParameter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback_parameter: Option<FailbackParameter>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverParameter {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover_namespaces: Vec<String>,
+    #[serde(default)]
+    pub migration_schedule_reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_source_operations: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailbackParameter {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failback_namespaces: Vec<String>,
+    #[serde(default)]
+    pub migration_schedule_reference: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ActionStage {
+    #[default]
+    #[serde(rename = "")]
+    Initial,
+    ScaleDownDestination,
+    ScaleDownSource,
+    ScaleUpDestination,
+    ScaleUpSource,
+    LastMileMigration,
+    WaitAfterScaleDown,
+    Final,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ActionStatusType {
+    #[default]
+    #[serde(rename = "")]
+    Initial,
+    Scheduled,
+    #[serde(rename = "In-Progress")]
+    InProgress,
+    Failed,
+    Successful,
+    RollbackSuccessful,
+    RollbackFailed,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionStatus {
+    #[serde(default)]
+    pub stage: ActionStage,
+    #[serde(default)]
+    pub status: ActionStatusType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_timestamp: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ActionSummary>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionSummary {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover_summary: Vec<NamespaceActionSummary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failback_summary: Vec<NamespaceActionSummary>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct NamespaceActionSummary {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub status: ActionStatusType,
+    #[serde(default)]
+    pub reason: String,
+}
