@@ -112,9 +112,6 @@ pub struct ClusterPairStatus {
     /// Generation of the spec the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// When the destination was last checked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_validation_time: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
 }
 
 /// Condition type for the destination's reachability and permissions.

@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 use stork_api::PairKubeconfig;
 use thiserror::Error;
 
+use crate::error_chain;
+
 /// Why a ClusterPair's kubeconfig cannot be used. Messages name the field and say what to do.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum PairConfigError {
@@ -57,6 +59,10 @@ pub enum PairConfigError {
     },
     #[error("spec.config.{field} is not valid base64: {reason}")]
     BadBase64 { field: String, reason: String },
+    #[error(
+        "spec.config.{field} does not hold PEM data (base64 of a file starting with -----BEGIN ...)"
+    )]
+    NotPem { field: String },
     #[error(
         "spec.config.users.{user} has {present} but not {missing}: a client certificate needs both"
     )]
@@ -238,14 +244,18 @@ fn file_ref(field: String, path: &str, inline: &str) -> PairConfigError {
     }
 }
 
+/// Certificate and key data must be base64 of PEM text.
 fn check_base64(field: String, data: &str) -> Result<(), PairConfigError> {
-    base64::engine::general_purpose::STANDARD
+    let decoded = base64::engine::general_purpose::STANDARD
         .decode(data.trim())
-        .map(|_| ())
         .map_err(|e| PairConfigError::BadBase64 {
-            field,
+            field: field.clone(),
             reason: e.to_string(),
-        })
+        })?;
+    if !String::from_utf8_lossy(&decoded).contains("-----BEGIN ") {
+        return Err(PairConfigError::NotPem { field });
+    }
+    Ok(())
 }
 
 /// The map form re-shaped as a kubeconfig file (`- name:` lists), without `LocationOfOrigin`.
@@ -296,20 +306,6 @@ mod erased {
             serde_json::to_value(self)
         }
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

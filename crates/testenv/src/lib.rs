@@ -9,7 +9,7 @@ mod binaries;
 mod cluster;
 mod kubeconfig;
 mod pki;
-mod process;
+pub mod process;
 
 pub use binaries::Binaries;
 pub use cluster::{ClusterOptions, Component, TestCluster, ensure_namespace};

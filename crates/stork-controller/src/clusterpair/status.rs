@@ -1,0 +1,207 @@
+//! Pure status logic: from what was observed to the next status, its conditions and the events that
+//! the change deserves (only transitions, never one per reconcile).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use stork_api::{
+    CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, ClusterPairStatus, ClusterPairStatusType,
+};
+
+/// The outcome of one check (scheduler or storage).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: ClusterPairStatusType,
+    /// PascalCase reason for the condition.
+    pub reason: String,
+    pub message: String,
+}
+
+impl Outcome {
+    pub fn new(status: ClusterPairStatusType, reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An event to publish: (warning?, reason, message).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub warning: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The status after observing `scheduler` and `storage`; condition times move only on change.
+pub fn next_status(
+    old: Option<&ClusterPairStatus>,
+    scheduler: &Outcome,
+    storage: &Outcome,
+    remote_storage_id: &str,
+    generation: Option<i64>,
+    now: &Time,
+) -> ClusterPairStatus {
+    let old_conditions = old.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    ClusterPairStatus {
+        scheduler_status: scheduler.status,
+        storage_status: storage.status,
+        remote_storage_id: remote_storage_id.to_string(),
+        conditions: vec![
+            condition(
+                old_conditions,
+                CONDITION_SCHEDULER_READY,
+                scheduler,
+                generation,
+                now,
+            ),
+            condition(
+                old_conditions,
+                CONDITION_STORAGE_READY,
+                storage,
+                generation,
+                now,
+            ),
+        ],
+        observed_generation: generation,
+    }
+}
+
+fn condition(
+    old: &[Condition],
+    kind: &str,
+    outcome: &Outcome,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    let status = match outcome.status {
+        ClusterPairStatusType::Ready | ClusterPairStatusType::NotProvided => "True",
+        _ => "False",
+    };
+    let previous = old.iter().find(|c| c.type_ == kind);
+    let last_transition_time = match previous {
+        Some(p) if p.status == status && p.reason == outcome.reason => {
+            p.last_transition_time.clone()
+        }
+        _ => now.clone(),
+    };
+    Condition {
+        type_: kind.to_string(),
+        status: status.to_string(),
+        reason: outcome.reason.clone(),
+        message: outcome.message.clone(),
+        last_transition_time,
+        observed_generation: generation,
+    }
+}
+
+/// Events for what changed between `old` and `new`: a status or reason change of either check.
+pub fn transitions(old: Option<&ClusterPairStatus>, new: &ClusterPairStatus) -> Vec<Transition> {
+    let mut events = Vec::new();
+    for kind in [CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY] {
+        let Some(current) = new.conditions.iter().find(|c| c.type_ == kind) else {
+            continue;
+        };
+        let before = old.and_then(|o| o.conditions.iter().find(|c| c.type_ == kind));
+        if before.is_some_and(|b| b.status == current.status && b.reason == current.reason) {
+            continue;
+        }
+        let status = if kind == CONDITION_SCHEDULER_READY {
+            new.scheduler_status
+        } else {
+            new.storage_status
+        };
+        events.push(Transition {
+            warning: status == ClusterPairStatusType::Error,
+            reason: status.as_str().to_string(),
+            message: current.message.clone(),
+        });
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time(secs: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(secs).expect("time"))
+    }
+
+    fn ready() -> Outcome {
+        Outcome::new(
+            ClusterPairStatusType::Ready,
+            "Paired",
+            "Scheduler successfully paired",
+        )
+    }
+
+    fn not_provided() -> Outcome {
+        Outcome::new(
+            ClusterPairStatusType::NotProvided,
+            "NotProvided",
+            "Skipping storage pairing since no storage options provided",
+        )
+    }
+
+    #[test]
+    fn first_status_emits_one_event_per_check() {
+        let status = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
+        assert_eq!(status.scheduler_status, ClusterPairStatusType::Ready);
+        assert_eq!(status.storage_status, ClusterPairStatusType::NotProvided);
+        let events = transitions(None, &status);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].reason, "Ready");
+        assert_eq!(events[1].reason, "NotProvided");
+        assert!(!events[0].warning);
+    }
+
+    #[test]
+    fn an_unchanged_check_keeps_its_transition_time_and_emits_nothing() {
+        let first = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
+        let second = next_status(
+            Some(&first),
+            &ready(),
+            &not_provided(),
+            "",
+            Some(1),
+            &time(70),
+        );
+        assert_eq!(first, second, "nothing changed, so nothing must be written");
+        assert!(transitions(Some(&first), &second).is_empty());
+    }
+
+    #[test]
+    fn going_to_error_and_back_emits_a_warning_then_a_normal_event() {
+        let first = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
+        let down = Outcome::new(
+            ClusterPairStatusType::Error,
+            "Unreachable",
+            "destination is unreachable",
+        );
+        let failed = next_status(Some(&first), &down, &not_provided(), "", Some(1), &time(70));
+        assert_eq!(failed.conditions[0].last_transition_time, time(70));
+        assert_eq!(failed.conditions[1].last_transition_time, time(10));
+        let events = transitions(Some(&first), &failed);
+        assert_eq!(
+            events,
+            vec![Transition {
+                warning: true,
+                reason: "Error".into(),
+                message: "destination is unreachable".into()
+            }]
+        );
+        let back = next_status(
+            Some(&failed),
+            &ready(),
+            &not_provided(),
+            "",
+            Some(1),
+            &time(130),
+        );
+        let events = transitions(Some(&failed), &back);
+        assert_eq!(events.len(), 1);
+        assert!(!events[0].warning);
+        assert_eq!(back.conditions[0].last_transition_time, time(130));
+    }
+}

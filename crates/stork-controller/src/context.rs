@@ -1,0 +1,26 @@
+//! What every reconcile shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::runtime::events::Recorder;
+
+use crate::metrics::Metrics;
+use crate::remote::RemoteClients;
+use crate::storage::StorageDriver;
+
+/// Tunables from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub pair_revalidate_interval: Duration,
+    pub pair_retry_interval: Duration,
+}
+
+pub struct Context {
+    pub client: kube::Client,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+    pub remotes: RemoteClients,
+    pub storage: Option<Box<dyn StorageDriver>>,
+    pub settings: Settings,
+}

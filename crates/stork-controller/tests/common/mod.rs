@@ -1,0 +1,228 @@
+//! Shared by the controller's end-to-end tests: the `stork` binary run as users run it, the seed
+//! ClusterPair of Stork's documentation, and waiting on status.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use kube::api::Api;
+use stork_api::{ClusterPair, ClusterPairStatus};
+use testenv::TestCluster;
+use testenv::process::{Lifetime, Proc};
+
+/// A running `stork` controller process.
+pub struct Stork {
+    pub proc: Proc,
+    pub http: String,
+}
+
+impl Stork {
+    /// Starts `stork --kubeconfig <cluster>` with short check intervals so tests see transitions quickly.
+    pub fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
+        let port = testenv::process::free_port().expect("free port");
+        let log = cluster.dir().join(format!("logs/stork-{port}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stork"));
+        cmd.arg(format!(
+            "--kubeconfig={}",
+            cluster.kubeconfig_path().display()
+        ))
+        .arg(format!("--http-address=127.0.0.1:{port}"))
+        .args([
+            "--pair-revalidate-interval=2s",
+            "--pair-retry-interval=1s",
+            "--leader-elect-lease-seconds=3",
+        ])
+        .args(extra)
+        .env("RUST_LOG", "info,stork=debug");
+        let proc = Proc::spawn("stork", cmd, &log, Lifetime::WithParent).expect("start stork");
+        Self {
+            proc,
+            http: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// GET on the controller's HTTP endpoint: (status code, body).
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.http).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.http
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let code = response.split_whitespace().nth(1)?.parse().ok()?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Some((code, body))
+    }
+
+    pub fn log(&self) -> String {
+        self.proc.log_tail(60)
+    }
+}
+
+impl Drop for Stork {
+    fn drop(&mut self) {
+        self.proc.stop(Duration::from_secs(5));
+    }
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
+}
+
+/// The ClusterPair of Stork's "Pair Clusters" documentation, verbatim (with `options:` aligned to
+/// `config:` so that it is YAML, and the placeholder line deleted as the documentation says), with the
+/// destination's real server and credentials.
+pub fn seed_pair_yaml(destination: &TestCluster, cert_pem: &str, key_pem: &str) -> String {
+    format!(
+        r#"apiVersion: stork.libopenstorage.org/v1alpha1
+kind: ClusterPair
+metadata:
+    creationTimestamp: null
+    name: remotecluster
+    namespace: migrationnamespace
+spec:
+   config:
+      clusters:
+         kubernetes:
+            LocationOfOrigin: /etc/kubernetes/admin.conf
+            certificate-authority-data: {ca}
+            server: {server}
+      contexts:
+         kubernetes-admin@kubernetes:
+            LocationOfOrigin: /etc/kubernetes/admin.conf
+            cluster: kubernetes
+            user: kubernetes-admin
+      current-context: kubernetes-admin@kubernetes
+      preferences: {{}}
+      users:
+         kubernetes-admin:
+            LocationOfOrigin: /etc/kubernetes/admin.conf
+            client-certificate-data: {cert}
+            client-key-data: {key}
+   options:
+       mode: DisasterRecovery
+status:
+  remoteStorageId: ""
+  schedulerStatus: ""
+  storageStatus: ""
+"#,
+        ca = b64(&destination.pki().serving_ca_pem),
+        server = destination.server_url(),
+        cert = b64(cert_pem),
+        key = b64(key_pem),
+    )
+}
+
+/// The seed with the destination's admin credentials.
+pub fn seed_with_admin(destination: &TestCluster) -> String {
+    seed_pair_yaml(
+        destination,
+        &destination.pki().admin_cert_pem,
+        &destination.pki().admin_key_pem,
+    )
+}
+
+/// `kubectl create -f -` with `yaml` on stdin: (success, stdout + stderr).
+pub fn kubectl_create(cluster: &TestCluster, yaml: &str) -> (bool, String) {
+    kubectl_stdin(cluster, &["create", "-f", "-"], yaml)
+}
+
+pub fn kubectl_stdin(cluster: &TestCluster, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = cluster
+        .kubectl()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kubectl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("kubectl output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+pub fn kubectl(cluster: &TestCluster, args: &[&str]) -> (bool, String) {
+    let out = cluster.kubectl().args(args).output().expect("run kubectl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Waits until the pair's status satisfies `done`, failing with the last status and the controller log.
+pub async fn wait_status(
+    api: &Api<ClusterPair>,
+    name: &str,
+    timeout: Duration,
+    stork: &Stork,
+    done: impl Fn(&ClusterPairStatus) -> bool,
+) -> ClusterPairStatus {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        if let Ok(pair) = api.get(name).await {
+            if let Some(status) = pair.status {
+                if done(&status) {
+                    return status;
+                }
+                last = Some(status);
+            }
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "ClusterPair {name}: status not reached within {timeout:?}; last: {last:#?}\ncontroller log:\n{}",
+                stork.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The message of the SchedulerReady condition.
+pub fn scheduler_message(status: &ClusterPairStatus) -> String {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == stork_api::CONDITION_SCHEDULER_READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+pub fn storage_message(status: &ClusterPairStatus) -> String {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == stork_api::CONDITION_STORAGE_READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+pub fn write_file(dir: &Path, name: &str, content: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write file");
+    path
+}
