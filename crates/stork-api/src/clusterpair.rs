@@ -122,8 +122,6 @@ pub const CONDITION_STORAGE_READY: &str = "StorageReady";
 impl ClusterPairSpec {
     /// True when the options ask the storage driver to pair (see [`STORAGE_PAIRING_OPTIONS`]).
     pub fn has_storage_options(&self) -> bool {
-        self.options
-            .keys()
-            .any(|k| STORAGE_PAIRING_OPTIONS.contains(&k.as_str()))
+        self.options.keys().any(|k| STORAGE_PAIRING_OPTIONS.contains(&k.as_str()))
     }
 }

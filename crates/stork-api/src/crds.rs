@@ -4,8 +4,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use crate::{
-    Action, ClusterPair, Migration, MigrationSchedule, NamespacedSchedulePolicy,
-    ResourceTransformation, SchedulePolicy,
+    Action, ClusterPair, Migration, MigrationSchedule, NamespacedSchedulePolicy, ResourceTransformation, SchedulePolicy,
 };
 
 /// Every CRD this project serves, in a stable order.

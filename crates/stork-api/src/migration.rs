@@ -43,7 +43,7 @@ pub struct MigrationSpec {
     pub purge_deleted_resources: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_service_update: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "includeNetworkPolicyWithCIDR", default, skip_serializing_if = "Option::is_none")]
     pub include_network_policy_with_cidr: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub selectors: BTreeMap<String, String>,

@@ -38,9 +38,7 @@ pub struct MigrationTemplateSpec {
 }
 
 /// Policy types a schedule keeps items under.
-#[derive(
-    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
-)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
 pub enum SchedulePolicyType {
     Interval,
     Daily,

@@ -69,30 +69,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!(
-                "invalid duration {text:?}: expected e.g. 30s, 5m, 1h"
-            ));
+            return Err(format!("invalid duration {text:?}: expected e.g. 30s, 5m, 1h"));
         }
-        let value: u64 = rest[..digits]
-            .parse()
-            .map_err(|e| format!("invalid duration {text:?}: {e}"))?;
+        let value: u64 = rest[..digits].parse().map_err(|e| format!("invalid duration {text:?}: {e}"))?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
             "ms" => Duration::from_millis(value),
             "s" => Duration::from_secs(value),
             "m" => Duration::from_secs(value * 60),
             "h" => Duration::from_secs(value * 3600),
             other => {
-                return Err(format!(
-                    "invalid duration unit {other:?} in {text:?}: use ms, s, m or h"
-                ));
+                return Err(format!("invalid duration unit {other:?} in {text:?}: use ms, s, m or h"));
             }
         };
         total += unit;

@@ -48,19 +48,15 @@ struct AppState {
     readiness: Arc<Readiness>,
 }
 
-pub async fn serve(
-    address: SocketAddr,
-    metrics: Arc<Metrics>,
-    readiness: Arc<Readiness>,
-) -> anyhow::Result<()> {
+pub async fn serve(address: SocketAddr, metrics: Arc<Metrics>, readiness: Arc<Readiness>) -> anyhow::Result<()> {
     let app = Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(AppState { metrics, readiness });
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {address} for /metrics and health checks: {e}; choose another --http-address"))?;
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {address} for /metrics and health checks: {e}; choose another --http-address")
+    })?;
     tracing::info!(%address, "serving /metrics, /healthz, /readyz");
     axum::serve(listener, app).await?;
     Ok(())
@@ -70,17 +66,10 @@ async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
     match state.metrics.encode() {
         Ok(body) => (
             StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
+            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
             body,
         ),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/plain")],
-            e.to_string(),
-        ),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain")], e.to_string()),
     }
 }
 

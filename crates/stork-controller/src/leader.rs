@@ -17,9 +17,7 @@ pub struct LeaseSettings {
 /// A held (or awaited) Lease.
 pub struct Leadership {
     leading: watch::Receiver<bool>,
-    task: tokio::task::JoinHandle<
-        Result<kube_lease_manager::LeaseManager, kube_lease_manager::LeaseManagerError>,
-    >,
+    task: tokio::task::JoinHandle<Result<kube_lease_manager::LeaseManager, kube_lease_manager::LeaseManagerError>>,
 }
 
 impl Leadership {
@@ -47,10 +45,7 @@ impl Leadership {
     /// Resolves once this replica holds the Lease.
     pub async fn acquired(&mut self) -> anyhow::Result<()> {
         while !*self.leading.borrow_and_update() {
-            self.leading
-                .changed()
-                .await
-                .context("leader election stopped")?;
+            self.leading.changed().await.context("leader election stopped")?;
         }
         Ok(())
     }

@@ -47,9 +47,7 @@ async fn main() -> ExitCode {
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_lease_manager=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -59,15 +57,10 @@ fn init_tracing(format: &str) {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let client = build_client(&args).await?;
-    let storage =
-        storage::driver_by_name(args.storage_driver.as_deref()).map_err(anyhow::Error::msg)?;
+    let storage = storage::driver_by_name(args.storage_driver.as_deref()).map_err(anyhow::Error::msg)?;
     let metrics = Metrics::new();
     let readiness = Arc::new(Readiness::default());
-    let http = tokio::spawn(http::serve(
-        args.http_address,
-        metrics.clone(),
-        readiness.clone(),
-    ));
+    let http = tokio::spawn(http::serve(args.http_address, metrics.clone(), readiness.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -79,13 +72,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     wait_for_crds(&client, stop_rx.clone()).await?;
     let ctx = Arc::new(Context {
         client: client.clone(),
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "stork-rs".into(),
-                instance: Some(identity()),
-            },
-        ),
+        recorder: Recorder::new(client.clone(), Reporter { controller: "stork-rs".into(), instance: Some(identity()) }),
         metrics: metrics.clone(),
         remotes: RemoteClients::default(),
         storage,
@@ -225,14 +212,13 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -245,8 +231,7 @@ async fn shutdown_signal() {
 /// `$POD_NAME`, else `<hostname>-<pid>`: unique among replicas.
 fn identity() -> String {
     std::env::var("POD_NAME").unwrap_or_else(|_| {
-        let host =
-            std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "stork".into());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "stork".into());
         format!("{}-{}", host.trim(), std::process::id())
     })
 }

@@ -46,23 +46,9 @@ impl Metrics {
             "ClusterPair storage status (0 '', 1 Pending, 2 Ready, 3 Error, 4 Degraded, 5 Deleting, 6 NotProvided)",
             storage_status.clone(),
         );
-        registry.register(
-            "stork_reconciles",
-            "Reconciles by controller and result",
-            reconciles.clone(),
-        );
-        registry.register(
-            "stork_leader",
-            "1 while this replica holds the leader Lease",
-            leader.clone(),
-        );
-        Arc::new(Self {
-            registry,
-            scheduler_status,
-            storage_status,
-            reconciles,
-            leader,
-        })
+        registry.register("stork_reconciles", "Reconciles by controller and result", reconciles.clone());
+        registry.register("stork_leader", "1 while this replica holds the leader Lease", leader.clone());
+        Arc::new(Self { registry, scheduler_status, storage_status, reconciles, leader })
     }
 
     pub fn set_pair_status(
@@ -72,32 +58,19 @@ impl Metrics {
         scheduler: ClusterPairStatusType,
         storage: ClusterPairStatusType,
     ) {
-        let labels = ObjectLabels {
-            name: name.to_string(),
-            namespace: namespace.to_string(),
-        };
-        self.scheduler_status
-            .get_or_create(&labels)
-            .set(scheduler.metric_value());
-        self.storage_status
-            .get_or_create(&labels)
-            .set(storage.metric_value());
+        let labels = ObjectLabels { name: name.to_string(), namespace: namespace.to_string() };
+        self.scheduler_status.get_or_create(&labels).set(scheduler.metric_value());
+        self.storage_status.get_or_create(&labels).set(storage.metric_value());
     }
 
     pub fn forget_pair(&self, namespace: &str, name: &str) {
-        let labels = ObjectLabels {
-            name: name.to_string(),
-            namespace: namespace.to_string(),
-        };
+        let labels = ObjectLabels { name: name.to_string(), namespace: namespace.to_string() };
         self.scheduler_status.remove(&labels);
         self.storage_status.remove(&labels);
     }
 
     pub fn reconciled(&self, controller: &str, result: &str) {
-        let labels = ReconcileLabels {
-            controller: controller.to_string(),
-            result: result.to_string(),
-        };
+        let labels = ReconcileLabels { controller: controller.to_string(), result: result.to_string() };
         self.reconciles.get_or_create(&labels).inc();
     }
 

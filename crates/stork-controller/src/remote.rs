@@ -41,39 +41,25 @@ impl RemoteClients {
         }
         let kube_config = client_config_for_pair(config, RemoteTimeouts::default()).await?;
         let server = kube_config.cluster_url.to_string();
-        let client = kube::Client::try_from(kube_config)
-            .map_err(|e| PairConfigError::Unusable(e.to_string()))?;
-        let user = config
-            .contexts
-            .get(&config.current_context)
-            .map(|c| c.user.clone())
-            .unwrap_or_default();
-        let remote = RemoteClient {
-            client,
-            server: server.trim_end_matches('/').to_string(),
-            user,
-        };
+        let client = kube::Client::try_from(kube_config).map_err(|e| PairConfigError::Unusable(e.to_string()))?;
+        let user = config.contexts.get(&config.current_context).map(|c| c.user.clone()).unwrap_or_default();
+        let remote = RemoteClient { client, server: server.trim_end_matches('/').to_string(), user };
         self.lock().insert(key, (fingerprint, remote.clone()));
         Ok(remote)
     }
 
     pub fn forget(&self, namespace: &str, name: &str) {
-        self.lock()
-            .remove(&(namespace.to_string(), name.to_string()));
+        self.lock().remove(&(namespace.to_string(), name.to_string()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (u64, RemoteClient)>> {
         // A panic while holding this lock cannot leave the map inconsistent; keep serving.
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 fn fingerprint(config: &PairKubeconfig) -> u64 {
     let mut hasher = DefaultHasher::new();
-    serde_json::to_string(config)
-        .unwrap_or_default()
-        .hash(&mut hasher);
+    serde_json::to_string(config).unwrap_or_default().hash(&mut hasher);
     hasher.finish()
 }

@@ -25,8 +25,8 @@ pub trait StorageDriver: Send + Sync {
 pub fn driver_by_name(name: Option<&str>) -> Result<Option<Box<dyn StorageDriver>>, String> {
     match name {
         None | Some("") | Some("none") => Ok(None),
-        Some(other) => Err(format!(
-            "unknown storage driver {other:?}: this build has no storage drivers; omit --storage-driver"
-        )),
+        Some(other) => {
+            Err(format!("unknown storage driver {other:?}: this build has no storage drivers; omit --storage-driver"))
+        }
     }
 }

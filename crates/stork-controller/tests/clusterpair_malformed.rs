@@ -22,11 +22,7 @@ fn replace_line(yaml: &str, needle: &str, line: &str) -> String {
         .map(|l| {
             if l.contains(needle) {
                 let indent = &l[..l.len() - l.trim_start().len()];
-                if line.is_empty() {
-                    None
-                } else {
-                    Some(format!("{indent}{line}"))
-                }
+                if line.is_empty() { None } else { Some(format!("{indent}{line}")) }
             } else {
                 Some(l.to_string())
             }
@@ -59,10 +55,7 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
         let yaml = variant(yaml, name, |y| y.to_string());
         let (ok, out) = kubectl_create(&source, &yaml);
         assert!(!ok, "{name}: must be rejected at admission, got: {out}");
-        assert!(
-            out.contains(field),
-            "{name}: the error must name {field}: {out}"
-        );
+        assert!(out.contains(field), "{name}: the error must name {field}: {out}");
     }
 
     // Admitted, then Error with a message naming the problem.
@@ -90,20 +83,12 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
         ),
         (
             "exec-user",
-            replace_line(
-                &seed,
-                "client-key-data",
-                "exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}",
-            ),
+            replace_line(&seed, "client-key-data", "exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}"),
             "spec.config.users.kubernetes-admin.exec is refused",
         ),
         (
             "auth-provider-user",
-            replace_line(
-                &seed,
-                "client-key-data",
-                "auth-provider: {name: gcp, config: {cmd-path: /usr/bin/gcloud}}",
-            ),
+            replace_line(&seed, "client-key-data", "auth-provider: {name: gcp, config: {cmd-path: /usr/bin/gcloud}}"),
             "spec.config.users.kubernetes-admin.auth-provider is refused",
         ),
         (
@@ -113,20 +98,12 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
         ),
         (
             "token-file",
-            replace_line(
-                &seed,
-                "client-key-data",
-                "tokenFile: /var/run/secrets/token",
-            ),
+            replace_line(&seed, "client-key-data", "tokenFile: /var/run/secrets/token"),
             "spec.config.users.kubernetes-admin.tokenFile refers to the file",
         ),
         (
             "ca-file",
-            replace_line(
-                &seed,
-                "certificate-authority-data",
-                "certificate-authority: /etc/kubernetes/pki/ca.crt",
-            ),
+            replace_line(&seed, "certificate-authority-data", "certificate-authority: /etc/kubernetes/pki/ca.crt"),
             "certificate-authority refers to the file",
         ),
         (
@@ -136,11 +113,7 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
         ),
         (
             "pem-garbage",
-            replace_line(
-                &seed,
-                "client-key-data",
-                &format!("client-key-data: {}", base64_of("not a pem key")),
-            ),
+            replace_line(&seed, "client-key-data", &format!("client-key-data: {}", base64_of("not a pem key"))),
             "spec.config.users.kubernetes-admin.client-key-data does not hold PEM data",
         ),
         (
@@ -150,11 +123,7 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
         ),
         (
             "wrong-ca",
-            replace_line(
-                &seed,
-                "certificate-authority-data",
-                &format!("certificate-authority-data: {source_ca}"),
-            ),
+            replace_line(&seed, "certificate-authority-data", &format!("certificate-authority-data: {source_ca}")),
             "TLS with destination",
         ),
     ];
@@ -164,10 +133,7 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
     }
     // Storage options without a storage driver: scheduler Ready, storage Error saying why.
     let storage = variant(&seed, "storage-without-driver", |y| {
-        y.replace(
-            "mode: DisasterRecovery",
-            "mode: DisasterRecovery\n       token: abc\n       ip: 10.0.0.1",
-        )
+        y.replace("mode: DisasterRecovery", "mode: DisasterRecovery\n       token: abc\n       ip: 10.0.0.1")
     });
     assert!(kubectl_create(&source, &storage).0);
     // A good pair created last is still served.
@@ -175,27 +141,17 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
 
     let pairs: Api<ClusterPair> = Api::namespaced(source.client(), "migrationnamespace");
     for (name, _, expected) in &reported {
-        let status = wait_status(&pairs, name, Duration::from_secs(60), &stork, |s| {
-            s.scheduler_status == S::Error
-        })
-        .await;
+        let status =
+            wait_status(&pairs, name, Duration::from_secs(60), &stork, |s| s.scheduler_status == S::Error).await;
         let message = scheduler_message(&status);
-        assert!(
-            message.contains(expected),
-            "{name}: message must contain {expected:?}, got {message:?}"
-        );
+        assert!(message.contains(expected), "{name}: message must contain {expected:?}, got {message:?}");
     }
-    let status = wait_status(
-        &pairs,
-        "storage-without-driver",
-        Duration::from_secs(30),
-        &stork,
-        |s| s.storage_status == S::Error && s.scheduler_status == S::Ready,
-    )
+    let status = wait_status(&pairs, "storage-without-driver", Duration::from_secs(30), &stork, |s| {
+        s.storage_status == S::Error && s.scheduler_status == S::Ready
+    })
     .await;
     assert!(
-        storage_message(&status).contains("without a storage driver")
-            && storage_message(&status).contains("token, ip"),
+        storage_message(&status).contains("without a storage driver") && storage_message(&status).contains("token, ip"),
         "{status:?}"
     );
     wait_status(&pairs, "good", Duration::from_secs(30), &stork, |s| {
@@ -204,11 +160,7 @@ async fn malformed_pairs_are_rejected_or_reported_and_the_controller_keeps_servi
     .await;
 
     // The controller is still alive and healthy after all of it.
-    assert!(
-        stork.get("/healthz").is_some_and(|(code, _)| code == 200),
-        "{}",
-        stork.log()
-    );
+    assert!(stork.get("/healthz").is_some_and(|(code, _)| code == 200), "{}", stork.log());
     assert_eq!(rejected.len() + reported.len() + 1, 22);
 }
 

@@ -19,25 +19,11 @@ pub enum PairConfigError {
     #[error("spec.config.current-context {name:?} is not in spec.config.contexts ({})", known_list(.known))]
     UnknownContext { name: String, known: Vec<String> },
     #[error("spec.config.contexts.{context}.cluster {cluster:?} is not in spec.config.clusters ({})", known_list(.known))]
-    UnknownCluster {
-        context: String,
-        cluster: String,
-        known: Vec<String>,
-    },
+    UnknownCluster { context: String, cluster: String, known: Vec<String> },
     #[error("spec.config.contexts.{context}.user {user:?} is not in spec.config.users ({})", known_list(.known))]
-    UnknownUser {
-        context: String,
-        user: String,
-        known: Vec<String>,
-    },
-    #[error(
-        "spec.config.clusters.{cluster}.server {server:?} is not a usable API server URL: {reason}"
-    )]
-    BadServer {
-        cluster: String,
-        server: String,
-        reason: String,
-    },
+    UnknownUser { context: String, user: String, known: Vec<String> },
+    #[error("spec.config.clusters.{cluster}.server {server:?} is not a usable API server URL: {reason}")]
+    BadServer { cluster: String, server: String, reason: String },
     #[error(
         "spec.config.users.{user}.exec is refused: exec credential plugins would run a program inside the stork controller; \
          use a token or a client certificate of the destination instead"
@@ -52,35 +38,19 @@ pub enum PairConfigError {
         "spec.config.{field} refers to the file {path:?}, which the controller does not read; \
          inline its content as {inline} (storkctl generate clusterpair does this)"
     )]
-    FileReference {
-        field: String,
-        path: String,
-        inline: String,
-    },
+    FileReference { field: String, path: String, inline: String },
     #[error("spec.config.{field} is not valid base64: {reason}")]
     BadBase64 { field: String, reason: String },
-    #[error(
-        "spec.config.{field} does not hold PEM data (base64 of a file starting with -----BEGIN ...)"
-    )]
+    #[error("spec.config.{field} does not hold PEM data (base64 of a file starting with -----BEGIN ...)")]
     NotPem { field: String },
-    #[error(
-        "spec.config.users.{user} has {present} but not {missing}: a client certificate needs both"
-    )]
-    HalfClientCert {
-        user: String,
-        present: &'static str,
-        missing: &'static str,
-    },
+    #[error("spec.config.users.{user} has {present} but not {missing}: a client certificate needs both")]
+    HalfClientCert { user: String, present: &'static str, missing: &'static str },
     #[error("spec.config cannot be used as a kubeconfig: {0}")]
     Unusable(String),
 }
 
 fn known_list(names: &[String]) -> String {
-    if names.is_empty() {
-        "none defined".to_string()
-    } else {
-        format!("known: {}", names.join(", "))
-    }
+    if names.is_empty() { "none defined".to_string() } else { format!("known: {}", names.join(", ")) }
 }
 
 /// Limits for talking to a destination, so an unreachable one fails fast instead of hanging a reconcile.
@@ -92,10 +62,7 @@ pub struct RemoteTimeouts {
 
 impl Default for RemoteTimeouts {
     fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(5),
-            read: Duration::from_secs(15),
-        }
+        Self { connect: Duration::from_secs(5), read: Duration::from_secs(15) }
     }
 }
 
@@ -106,10 +73,7 @@ pub async fn client_config_for_pair(
 ) -> Result<kube::Config, PairConfigError> {
     validate(pair)?;
     let kubeconfig = to_file_form(pair)?;
-    let options = KubeConfigOptions {
-        context: Some(pair.current_context.clone()),
-        ..Default::default()
-    };
+    let options = KubeConfigOptions { context: Some(pair.current_context.clone()), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| PairConfigError::Unusable(error_chain(&e)))?;
@@ -123,24 +87,17 @@ pub async fn client_config_for_pair(
 pub fn validate(pair: &PairKubeconfig) -> Result<(), PairConfigError> {
     let names = |keys: Vec<&String>| keys.into_iter().cloned().collect::<Vec<_>>();
     if pair.current_context.is_empty() {
-        return Err(PairConfigError::NoCurrentContext(names(
-            pair.contexts.keys().collect(),
-        )));
+        return Err(PairConfigError::NoCurrentContext(names(pair.contexts.keys().collect())));
     }
-    let context = pair.contexts.get(&pair.current_context).ok_or_else(|| {
-        PairConfigError::UnknownContext {
-            name: pair.current_context.clone(),
-            known: names(pair.contexts.keys().collect()),
-        }
+    let context = pair.contexts.get(&pair.current_context).ok_or_else(|| PairConfigError::UnknownContext {
+        name: pair.current_context.clone(),
+        known: names(pair.contexts.keys().collect()),
     })?;
-    let cluster =
-        pair.clusters
-            .get(&context.cluster)
-            .ok_or_else(|| PairConfigError::UnknownCluster {
-                context: pair.current_context.clone(),
-                cluster: context.cluster.clone(),
-                known: names(pair.clusters.keys().collect()),
-            })?;
+    let cluster = pair.clusters.get(&context.cluster).ok_or_else(|| PairConfigError::UnknownCluster {
+        context: pair.current_context.clone(),
+        cluster: context.cluster.clone(),
+        known: names(pair.clusters.keys().collect()),
+    })?;
     validate_server(&context.cluster, &cluster.server)?;
     if let Some(path) = &cluster.certificate_authority {
         return Err(file_ref(
@@ -150,39 +107,25 @@ pub fn validate(pair: &PairKubeconfig) -> Result<(), PairConfigError> {
         ));
     }
     if let Some(data) = &cluster.certificate_authority_data {
-        check_base64(
-            format!("clusters.{}.certificate-authority-data", context.cluster),
-            data,
-        )?;
+        check_base64(format!("clusters.{}.certificate-authority-data", context.cluster), data)?;
     }
     if context.user.is_empty() {
         return Ok(());
     }
-    let user = pair
-        .users
-        .get(&context.user)
-        .ok_or_else(|| PairConfigError::UnknownUser {
-            context: pair.current_context.clone(),
-            user: context.user.clone(),
-            known: names(pair.users.keys().collect()),
-        })?;
+    let user = pair.users.get(&context.user).ok_or_else(|| PairConfigError::UnknownUser {
+        context: pair.current_context.clone(),
+        user: context.user.clone(),
+        known: names(pair.users.keys().collect()),
+    })?;
     let user_name = &context.user;
     if user.exec.is_some() {
-        return Err(PairConfigError::ExecRefused {
-            user: user_name.clone(),
-        });
+        return Err(PairConfigError::ExecRefused { user: user_name.clone() });
     }
     if user.auth_provider.is_some() {
-        return Err(PairConfigError::AuthProviderRefused {
-            user: user_name.clone(),
-        });
+        return Err(PairConfigError::AuthProviderRefused { user: user_name.clone() });
     }
     let file_fields = [
-        (
-            "client-certificate",
-            &user.client_certificate,
-            "client-certificate-data",
-        ),
+        ("client-certificate", &user.client_certificate, "client-certificate-data"),
         ("client-key", &user.client_key, "client-key-data"),
         ("tokenFile", &user.token_file, "token"),
     ];
@@ -191,10 +134,9 @@ pub fn validate(pair: &PairKubeconfig) -> Result<(), PairConfigError> {
             return Err(file_ref(format!("users.{user_name}.{field}"), path, inline));
         }
     }
-    for (field, value) in [
-        ("client-certificate-data", &user.client_certificate_data),
-        ("client-key-data", &user.client_key_data),
-    ] {
+    for (field, value) in
+        [("client-certificate-data", &user.client_certificate_data), ("client-key-data", &user.client_key_data)]
+    {
         if let Some(data) = value {
             check_base64(format!("users.{user_name}.{field}"), data)?;
         }
@@ -223,9 +165,7 @@ fn validate_server(cluster: &str, server: &str) -> Result<(), PairConfigError> {
     if server.trim().is_empty() {
         return Err(bad("it is empty"));
     }
-    let uri: http::Uri = server
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    let uri: http::Uri = server.parse().map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
     match uri.scheme_str() {
         Some("https") | Some("http") => {}
         _ => return Err(bad("it must start with https://")),
@@ -237,21 +177,14 @@ fn validate_server(cluster: &str, server: &str) -> Result<(), PairConfigError> {
 }
 
 fn file_ref(field: String, path: &str, inline: &str) -> PairConfigError {
-    PairConfigError::FileReference {
-        field,
-        path: path.to_string(),
-        inline: inline.to_string(),
-    }
+    PairConfigError::FileReference { field, path: path.to_string(), inline: inline.to_string() }
 }
 
 /// Certificate and key data must be base64 of PEM text.
 fn check_base64(field: String, data: &str) -> Result<(), PairConfigError> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(data.trim())
-        .map_err(|e| PairConfigError::BadBase64 {
-            field: field.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| PairConfigError::BadBase64 { field: field.clone(), reason: e.to_string() })?;
     if !String::from_utf8_lossy(&decoded).contains("-----BEGIN ") {
         return Err(PairConfigError::NotPem { field });
     }
@@ -275,25 +208,15 @@ pub fn to_file_form(pair: &PairKubeconfig) -> Result<Kubeconfig, PairConfigError
                 .collect(),
         )
     };
-    let to_value = |v: &dyn erased::Ser| {
-        v.to_value()
-            .map_err(|e| PairConfigError::Unusable(e.to_string()))
-    };
+    let to_value = |v: &dyn erased::Ser| v.to_value().map_err(|e| PairConfigError::Unusable(e.to_string()));
     let mut file = Map::new();
     file.insert("apiVersion".into(), json!("v1"));
     file.insert("kind".into(), json!("Config"));
-    file.insert(
-        "clusters".into(),
-        named("cluster", to_value(&pair.clusters)?),
-    );
+    file.insert("clusters".into(), named("cluster", to_value(&pair.clusters)?));
     file.insert("users".into(), named("user", to_value(&pair.users)?));
-    file.insert(
-        "contexts".into(),
-        named("context", to_value(&pair.contexts)?),
-    );
+    file.insert("contexts".into(), named("context", to_value(&pair.contexts)?));
     file.insert("current-context".into(), json!(pair.current_context));
-    serde_json::from_value(Value::Object(file))
-        .map_err(|e| PairConfigError::Unusable(e.to_string()))
+    serde_json::from_value(Value::Object(file)).map_err(|e| PairConfigError::Unusable(e.to_string()))
 }
 
 mod erased {
@@ -314,10 +237,7 @@ mod tests {
     use stork_api::{KubeCluster, KubeContext, KubeUser};
 
     fn pair() -> PairKubeconfig {
-        let mut p = PairKubeconfig {
-            current_context: "ctx".into(),
-            ..Default::default()
-        };
+        let mut p = PairKubeconfig { current_context: "ctx".into(), ..Default::default() };
         p.clusters.insert(
             "c".into(),
             KubeCluster {
@@ -326,21 +246,8 @@ mod tests {
                 ..Default::default()
             },
         );
-        p.users.insert(
-            "u".into(),
-            KubeUser {
-                token: Some("abc".into()),
-                ..Default::default()
-            },
-        );
-        p.contexts.insert(
-            "ctx".into(),
-            KubeContext {
-                cluster: "c".into(),
-                user: "u".into(),
-                ..Default::default()
-            },
-        );
+        p.users.insert("u".into(), KubeUser { token: Some("abc".into()), ..Default::default() });
+        p.contexts.insert("ctx".into(), KubeContext { cluster: "c".into(), user: "u".into(), ..Default::default() });
         p
     }
 
@@ -350,19 +257,9 @@ mod tests {
         validate(&p).expect("valid");
         let file = to_file_form(&p).expect("converts");
         assert_eq!(file.clusters[0].name, "c");
-        assert_eq!(
-            file.clusters[0]
-                .cluster
-                .as_ref()
-                .and_then(|c| c.server.as_deref()),
-            Some("https://127.0.0.1:6443")
-        );
+        assert_eq!(file.clusters[0].cluster.as_ref().and_then(|c| c.server.as_deref()), Some("https://127.0.0.1:6443"));
         assert!(
-            file.clusters[0].other.is_empty()
-                && file.clusters[0]
-                    .cluster
-                    .as_ref()
-                    .is_some_and(|c| c.other.is_empty())
+            file.clusters[0].other.is_empty() && file.clusters[0].cluster.as_ref().is_some_and(|c| c.other.is_empty())
         );
         assert_eq!(file.current_context.as_deref(), Some("ctx"));
     }
@@ -371,21 +268,11 @@ mod tests {
     fn each_broken_reference_names_its_field() {
         let mut p = pair();
         p.current_context = "missing".into();
-        assert!(
-            validate(&p)
-                .unwrap_err()
-                .to_string()
-                .starts_with("spec.config.current-context \"missing\"")
-        );
+        assert!(validate(&p).unwrap_err().to_string().starts_with("spec.config.current-context \"missing\""));
 
         let mut p = pair();
         p.contexts.get_mut("ctx").expect("ctx").cluster = "nope".into();
-        assert!(
-            validate(&p)
-                .unwrap_err()
-                .to_string()
-                .contains("spec.config.contexts.ctx.cluster \"nope\"")
-        );
+        assert!(validate(&p).unwrap_err().to_string().contains("spec.config.contexts.ctx.cluster \"nope\""));
 
         let mut p = pair();
         p.clusters.get_mut("c").expect("c").server = "127.0.0.1:6443".into();
@@ -394,29 +281,14 @@ mod tests {
 
         let mut p = pair();
         p.users.get_mut("u").expect("u").exec = Some(json!({"command": "aws"}));
-        assert!(
-            validate(&p)
-                .unwrap_err()
-                .to_string()
-                .contains("spec.config.users.u.exec is refused")
-        );
+        assert!(validate(&p).unwrap_err().to_string().contains("spec.config.users.u.exec is refused"));
 
         let mut p = pair();
         p.users.get_mut("u").expect("u").token_file = Some("/var/run/token".into());
-        assert!(
-            validate(&p)
-                .unwrap_err()
-                .to_string()
-                .contains("inline its content as token")
-        );
+        assert!(validate(&p).unwrap_err().to_string().contains("inline its content as token"));
 
         let mut p = pair();
         p.users.get_mut("u").expect("u").client_key_data = Some("not base64!".into());
-        assert!(
-            validate(&p)
-                .unwrap_err()
-                .to_string()
-                .contains("users.u.client-key-data is not valid base64")
-        );
+        assert!(validate(&p).unwrap_err().to_string().contains("users.u.client-key-data is not valid base64"));
     }
 }

@@ -11,9 +11,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum FlattenError {
-    #[error(
-        "the kubeconfig has no current-context; pass --context or set one with kubectl config use-context"
-    )]
+    #[error("the kubeconfig has no current-context; pass --context or set one with kubectl config use-context")]
     NoContext,
     #[error("context {0:?} not found in the kubeconfig")]
     UnknownContext(String),
@@ -22,11 +20,7 @@ pub enum FlattenError {
     #[error("user {0:?} (of the current context) not found in the kubeconfig")]
     UnknownUser(String),
     #[error("cannot read {what} file {path}: {source}")]
-    ReadFile {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    ReadFile { what: &'static str, path: String, source: std::io::Error },
     #[error("kubeconfig entry cannot be converted: {0}")]
     Convert(#[from] serde_json::Error),
 }
@@ -38,19 +32,14 @@ pub fn flatten_for_pair(
     context: Option<&str>,
     origin: Option<&Path>,
 ) -> Result<PairKubeconfig, FlattenError> {
-    let context_name = context
-        .map(str::to_string)
-        .or_else(|| kubeconfig.current_context.clone())
-        .ok_or(FlattenError::NoContext)?;
+    let context_name =
+        context.map(str::to_string).or_else(|| kubeconfig.current_context.clone()).ok_or(FlattenError::NoContext)?;
     let named_context = kubeconfig
         .contexts
         .iter()
         .find(|c| c.name == context_name)
         .ok_or_else(|| FlattenError::UnknownContext(context_name.clone()))?;
-    let ctx = named_context
-        .context
-        .clone()
-        .ok_or_else(|| FlattenError::UnknownContext(context_name.clone()))?;
+    let ctx = named_context.context.clone().ok_or_else(|| FlattenError::UnknownContext(context_name.clone()))?;
     let location = origin.map(|p| p.display().to_string());
 
     let file_cluster = kubeconfig
@@ -59,8 +48,7 @@ pub fn flatten_for_pair(
         .find(|c| c.name == ctx.cluster)
         .and_then(|c| c.cluster.clone())
         .ok_or_else(|| FlattenError::UnknownCluster(ctx.cluster.clone()))?;
-    let mut cluster: KubeCluster =
-        serde_json::from_value(strip_other(serde_json::to_value(&file_cluster)?))?;
+    let mut cluster: KubeCluster = serde_json::from_value(strip_other(serde_json::to_value(&file_cluster)?))?;
     cluster.location_of_origin = location.clone();
     if let Some(path) = cluster.certificate_authority.take() {
         cluster.certificate_authority_data = Some(read_base64("certificate-authority", &path)?);
@@ -79,8 +67,7 @@ pub fn flatten_for_pair(
             .find(|u| u.name == user_name)
             .and_then(|u| u.auth_info.clone())
             .ok_or_else(|| FlattenError::UnknownUser(user_name.clone()))?;
-        let mut user: KubeUser =
-            serde_json::from_value(strip_other(serde_json::to_value(&file_user)?))?;
+        let mut user: KubeUser = serde_json::from_value(strip_other(serde_json::to_value(&file_user)?))?;
         user.location_of_origin = location.clone();
         if let Some(path) = user.client_certificate.take() {
             user.client_certificate_data = Some(read_base64("client-certificate", &path)?);
@@ -89,12 +76,11 @@ pub fn flatten_for_pair(
             user.client_key_data = Some(read_base64("client-key", &path)?);
         }
         if let Some(path) = user.token_file.take() {
-            let token =
-                std::fs::read_to_string(&path).map_err(|source| FlattenError::ReadFile {
-                    what: "tokenFile",
-                    path: path.clone(),
-                    source,
-                })?;
+            let token = std::fs::read_to_string(&path).map_err(|source| FlattenError::ReadFile {
+                what: "tokenFile",
+                path: path.clone(),
+                source,
+            })?;
             user.token = Some(token.trim().to_string());
         }
         pair.users.insert(user_name.clone(), user);
@@ -116,18 +102,13 @@ pub fn flatten_for_pair(
 /// Drops null fields so optional entries stay absent in the map form.
 fn strip_other(value: Value) -> Value {
     match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
-        }
+        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
         other => other,
     }
 }
 
 fn read_base64(what: &'static str, path: &str) -> Result<String, FlattenError> {
-    let bytes = std::fs::read(path).map_err(|source| FlattenError::ReadFile {
-        what,
-        path: path.to_string(),
-        source,
-    })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| FlattenError::ReadFile { what, path: path.to_string(), source })?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }

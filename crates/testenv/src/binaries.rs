@@ -23,12 +23,7 @@ impl Binaries {
             None => Self::from_script()?,
         };
         let bins = Self { dir };
-        for name in [
-            "etcd",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kubectl",
-        ] {
+        for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kubectl"] {
             let path = bins.dir.join(name);
             if !path.is_file() {
                 bail!("control-plane binary {} is missing; {HINT}", path.display());
@@ -45,10 +40,7 @@ impl Binaries {
             .output()
             .with_context(|| format!("cannot run {}; {HINT}", script.display()))?;
         if !out.status.success() {
-            bail!(
-                "control-plane binaries are not built ({}); {HINT}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            bail!("control-plane binaries are not built ({}); {HINT}", String::from_utf8_lossy(&out.stderr).trim());
         }
         Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
     }

@@ -118,11 +118,7 @@ impl TestCluster {
                 std::fs::create_dir_all(dir)?;
                 Workdir::Fixed(dir.canonicalize()?)
             }
-            None => Workdir::Temp(
-                tempfile::Builder::new()
-                    .prefix(&format!("stork-{}-", opts.name))
-                    .tempdir()?,
-            ),
+            None => Workdir::Temp(tempfile::Builder::new().prefix(&format!("stork-{}-", opts.name)).tempdir()?),
         };
         let dir = workdir.path().to_path_buf();
         for sub in ["pki", "logs", "etcd"] {
@@ -130,19 +126,14 @@ impl TestCluster {
         }
         let pki = Pki::generate(&opts.name)?;
         pki.write(&dir.join("pki"))?;
-        let lifetime = if opts.detached {
-            Lifetime::Detached
-        } else {
-            Lifetime::WithParent
-        };
+        let lifetime = if opts.detached { Lifetime::Detached } else { Lifetime::WithParent };
         let cidr = NEXT_CIDR.fetch_add(1, Ordering::Relaxed) % 100;
 
         let mut last_error = None;
         for attempt in 1..=START_ATTEMPTS {
             match Self::try_start(&opts, &bins, &dir, &pki, lifetime, cidr).await {
                 Ok(parts) => {
-                    let (etcd, apiserver, apiserver_args, server_url, kubeconfig_yaml, config) =
-                        parts;
+                    let (etcd, apiserver, apiserver_args, server_url, kubeconfig_yaml, config) = parts;
                     let mut cluster = Self {
                         name: opts.name.clone(),
                         workdir: Some(workdir),
@@ -161,25 +152,15 @@ impl TestCluster {
                     return Ok(cluster);
                 }
                 Err(e) => {
-                    eprintln!(
-                        "cluster {} start attempt {attempt}/{START_ATTEMPTS} failed: {e:#}",
-                        opts.name
-                    );
+                    eprintln!("cluster {} start attempt {attempt}/{START_ATTEMPTS} failed: {e:#}", opts.name);
                     last_error = Some(e);
                     let _ = std::fs::remove_dir_all(dir.join("etcd"));
                     std::fs::create_dir_all(dir.join("etcd"))?;
                 }
             }
         }
-        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no start attempt made"))).with_context(
-            || {
-                format!(
-                    "cluster {} did not start; logs in {}",
-                    opts.name,
-                    dir.join("logs").display()
-                )
-            },
-        )
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no start attempt made")))
+            .with_context(|| format!("cluster {} did not start; logs in {}", opts.name, dir.join("logs").display()))
     }
 
     #[allow(clippy::type_complexity)]
@@ -228,24 +209,12 @@ impl TestCluster {
             "--advertise-address=127.0.0.1".to_string(),
             "--endpoint-reconciler-type=none".to_string(),
             format!("--tls-cert-file={}", pki_dir.join("serving.crt").display()),
-            format!(
-                "--tls-private-key-file={}",
-                pki_dir.join("serving.key").display()
-            ),
-            format!(
-                "--client-ca-file={}",
-                pki_dir.join("client-ca.crt").display()
-            ),
+            format!("--tls-private-key-file={}", pki_dir.join("serving.key").display()),
+            format!("--client-ca-file={}", pki_dir.join("client-ca.crt").display()),
             "--authorization-mode=RBAC".to_string(),
             format!("--service-account-issuer={server_url}"),
-            format!(
-                "--service-account-key-file={}",
-                pki_dir.join("sa.pub").display()
-            ),
-            format!(
-                "--service-account-signing-key-file={}",
-                pki_dir.join("sa.key").display()
-            ),
+            format!("--service-account-key-file={}", pki_dir.join("sa.pub").display()),
+            format!("--service-account-signing-key-file={}", pki_dir.join("sa.key").display()),
             format!("--service-cluster-ip-range=10.{}.0.0/16", 96 + cidr),
             "--allow-privileged=true".to_string(),
             "--v=1".to_string(),
@@ -275,20 +244,10 @@ impl TestCluster {
         Ok((procs.0, procs.1, args, server_url, kubeconfig_yaml, config))
     }
 
-    fn spawn_apiserver(
-        bins: &Binaries,
-        dir: &Path,
-        args: &[String],
-        lifetime: Lifetime,
-    ) -> anyhow::Result<Proc> {
+    fn spawn_apiserver(bins: &Binaries, dir: &Path, args: &[String], lifetime: Lifetime) -> anyhow::Result<Proc> {
         let mut cmd = Command::new(bins.apiserver());
         cmd.args(args);
-        Proc::spawn(
-            "kube-apiserver",
-            cmd,
-            &dir.join("logs/kube-apiserver.log"),
-            lifetime,
-        )
+        Proc::spawn("kube-apiserver", cmd, &dir.join("logs/kube-apiserver.log"), lifetime)
     }
 
     async fn after_ready(&mut self, opts: &ClusterOptions) -> anyhow::Result<()> {
@@ -298,10 +257,7 @@ impl TestCluster {
         let deadline = Instant::now() + opts.start_timeout;
         while namespaces.get_opt("default").await?.is_none() {
             if Instant::now() > deadline {
-                bail!(
-                    "namespace default was not created within {:?}",
-                    opts.start_timeout
-                );
+                bail!("namespace default was not created within {:?}", opts.start_timeout);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -323,22 +279,12 @@ impl TestCluster {
             "--controllers=*".to_string(),
             "--leader-elect=false".to_string(),
             "--secure-port=0".to_string(),
-            format!(
-                "--service-account-private-key-file={}",
-                dir.join("pki/sa.key").display()
-            ),
-            format!(
-                "--root-ca-file={}",
-                dir.join("pki/serving-ca.crt").display()
-            ),
+            format!("--service-account-private-key-file={}", dir.join("pki/sa.key").display()),
+            format!("--root-ca-file={}", dir.join("pki/serving-ca.crt").display()),
             "--v=1".to_string(),
         ]);
-        let proc = Proc::spawn(
-            "kube-controller-manager",
-            cmd,
-            &dir.join("logs/kube-controller-manager.log"),
-            self.lifetime,
-        )?;
+        let proc =
+            Proc::spawn("kube-controller-manager", cmd, &dir.join("logs/kube-controller-manager.log"), self.lifetime)?;
         self.controller_manager = Some(proc);
         Ok(())
     }
@@ -353,9 +299,7 @@ impl TestCluster {
             let mut body = serde_json::to_value(crd)?;
             body["apiVersion"] = "apiextensions.k8s.io/v1".into();
             body["kind"] = "CustomResourceDefinition".into();
-            api.patch(&name, &params, &Patch::Apply(body))
-                .await
-                .with_context(|| format!("apply CRD {name}"))?;
+            api.patch(&name, &params, &Patch::Apply(body)).await.with_context(|| format!("apply CRD {name}"))?;
         }
         for crd in crds {
             let name = crd.metadata.name.clone().unwrap_or_default();
@@ -371,20 +315,13 @@ impl TestCluster {
                 let served = client
                     .list_api_group_resources(&group_version)
                     .await
-                    .map(|list| {
-                        list.resources
-                            .iter()
-                            .any(|r| r.name == crd.spec.names.plural)
-                    })
+                    .map(|list| list.resources.iter().any(|r| r.name == crd.spec.names.plural))
                     .unwrap_or(false);
                 if served {
                     break;
                 }
                 if Instant::now() > deadline {
-                    bail!(
-                        "{} not in discovery of {group_version} within 30 s",
-                        crd.spec.names.plural
-                    );
+                    bail!("{} not in discovery of {group_version} within 30 s", crd.spec.names.plural);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -398,16 +335,12 @@ impl TestCluster {
 
     /// Directory holding `kubeconfig`, `pki/`, `logs/` and `etcd/`.
     pub fn dir(&self) -> &Path {
-        self.workdir
-            .as_ref()
-            .map(Workdir::path)
-            .unwrap_or_else(|| Path::new("."))
+        self.workdir.as_ref().map(Workdir::path).unwrap_or_else(|| Path::new("."))
     }
 
     /// An admin (`system:masters`) client; a new one per call so each test runtime owns its connections.
     pub fn client(&self) -> kube::Client {
-        kube::Client::try_from(self.config.clone())
-            .unwrap_or_else(|e| panic!("client for {}: {e}", self.name))
+        kube::Client::try_from(self.config.clone()).unwrap_or_else(|e| panic!("client for {}: {e}", self.name))
     }
 
     pub fn config(&self) -> &kube::Config {
@@ -447,10 +380,7 @@ impl TestCluster {
     pub fn kubectl(&self) -> Command {
         let mut cmd = Command::new(self.bins.kubectl());
         cmd.arg(format!("--kubeconfig={}", self.kubeconfig_path().display()))
-            .arg(format!(
-                "--cache-dir={}",
-                self.dir().join("kubectl-cache").display()
-            ));
+            .arg(format!("--cache-dir={}", self.dir().join("kubectl-cache").display()));
         cmd
     }
 
@@ -504,16 +434,10 @@ impl TestCluster {
         if self.apiserver.is_some() {
             return Ok(());
         }
-        let mut apiserver =
-            Self::spawn_apiserver(&self.bins, self.dir(), &self.apiserver_args, self.lifetime)?;
+        let mut apiserver = Self::spawn_apiserver(&self.bins, self.dir(), &self.apiserver_args, self.lifetime)?;
         let mut etcd = self.etcd.take().context("etcd is not running")?;
-        let result = wait_ready(
-            &self.config,
-            &mut apiserver,
-            &mut etcd,
-            Instant::now() + Duration::from_secs(90),
-        )
-        .await;
+        let result =
+            wait_ready(&self.config, &mut apiserver, &mut etcd, Instant::now() + Duration::from_secs(90)).await;
         self.etcd = Some(etcd);
         self.apiserver = Some(apiserver);
         self.write_pids()?;
@@ -533,39 +457,24 @@ impl TestCluster {
     /// Leaves the processes running and the directory in place (for `testcluster up`); returns the pids.
     pub fn detach(mut self) -> Vec<u32> {
         self.workdir = None;
-        [
-            self.controller_manager.take(),
-            self.apiserver.take(),
-            self.etcd.take(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(Proc::detach)
-        .collect()
+        [self.controller_manager.take(), self.apiserver.take(), self.etcd.take()]
+            .into_iter()
+            .flatten()
+            .map(Proc::detach)
+            .collect()
     }
 }
 
 impl Drop for TestCluster {
     fn drop(&mut self) {
-        for proc in [
-            &mut self.controller_manager,
-            &mut self.apiserver,
-            &mut self.etcd,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for proc in [&mut self.controller_manager, &mut self.apiserver, &mut self.etcd].into_iter().flatten() {
             proc.stop(Duration::ZERO);
         }
         let keep = std::thread::panicking() || std::env::var_os("STORK_TEST_KEEP").is_some();
         if let Some(Workdir::Temp(dir)) = self.workdir.take() {
             if keep {
                 let path = dir.keep();
-                eprintln!(
-                    "cluster {}: kept logs and data in {}",
-                    self.name,
-                    path.display()
-                );
+                eprintln!("cluster {}: kept logs and data in {}", self.name, path.display());
             }
         }
     }
@@ -573,8 +482,7 @@ impl Drop for TestCluster {
 
 async fn config_from_yaml(yaml: &str) -> anyhow::Result<kube::Config> {
     let kubeconfig = Kubeconfig::from_yaml(yaml)?;
-    let mut config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(30));
     Ok(config)
@@ -591,10 +499,7 @@ async fn wait_ready(
     let started = Instant::now();
     loop {
         if let Some(status) = apiserver.exited() {
-            bail!(
-                "kube-apiserver exited ({status}):\n{}",
-                apiserver.log_tail(30)
-            );
+            bail!("kube-apiserver exited ({status}):\n{}", apiserver.log_tail(30));
         }
         if let Some(status) = etcd.exited() {
             bail!("etcd exited ({status}):\n{}", etcd.log_tail(20));
@@ -607,11 +512,7 @@ async fn wait_ready(
             }
         }
         if Instant::now() > deadline {
-            bail!(
-                "kube-apiserver not ready within {:?}:\n{}",
-                deadline - started,
-                apiserver.log_tail(30)
-            );
+            bail!("kube-apiserver not ready within {:?}:\n{}", deadline - started, apiserver.log_tail(30));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -4,14 +4,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 /// A kubeconfig (YAML) with one cluster, one user and one context named after the cluster.
-pub fn render(
-    cluster: &str,
-    server: &str,
-    ca_pem: &str,
-    user: &str,
-    cert_pem: &str,
-    key_pem: &str,
-) -> String {
+pub fn render(cluster: &str, server: &str, ca_pem: &str, user: &str, cert_pem: &str, key_pem: &str) -> String {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
     let context = format!("{user}@{cluster}");
     let doc = json!({

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 
 pub struct Pki {
@@ -30,14 +29,9 @@ pub struct ClientCert {
 impl Pki {
     pub fn generate(cluster: &str) -> anyhow::Result<Self> {
         let (serving_ca_pem, serving_issuer) = new_ca(&format!("{cluster}-serving-ca"))?;
-        let mut serving =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-        serving
-            .distinguished_name
-            .push(DnType::CommonName, "kube-apiserver");
-        serving
-            .extended_key_usages
-            .push(ExtendedKeyUsagePurpose::ServerAuth);
+        let mut serving = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        serving.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+        serving.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
         serving.key_usages.push(KeyUsagePurpose::DigitalSignature);
         serving.key_usages.push(KeyUsagePurpose::KeyEncipherment);
         let serving_key = KeyPair::generate()?;
@@ -67,20 +61,13 @@ impl Pki {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.distinguished_name.push(DnType::CommonName, user);
         for group in groups {
-            params
-                .distinguished_name
-                .push(DnType::OrganizationName, *group);
+            params.distinguished_name.push(DnType::OrganizationName, *group);
         }
-        params
-            .extended_key_usages
-            .push(ExtendedKeyUsagePurpose::ClientAuth);
+        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
         params.key_usages.push(KeyUsagePurpose::DigitalSignature);
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.client_issuer)?;
-        Ok(ClientCert {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        })
+        Ok(ClientCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
 
     /// Writes the files the API server and controller manager read.

@@ -23,12 +23,7 @@ pub struct Proc {
 }
 
 impl Proc {
-    pub fn spawn(
-        name: &str,
-        mut cmd: Command,
-        log: &Path,
-        lifetime: Lifetime,
-    ) -> anyhow::Result<Self> {
+    pub fn spawn(name: &str, mut cmd: Command, log: &Path, lifetime: Lifetime) -> anyhow::Result<Self> {
         let out = File::create(log).with_context(|| format!("create log {}", log.display()))?;
         let err = out.try_clone()?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
@@ -50,13 +45,8 @@ impl Proc {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("start {name} ({:?})", cmd.get_program()))?;
-        Ok(Self {
-            child,
-            log: log.to_path_buf(),
-        })
+        let child = cmd.spawn().with_context(|| format!("start {name} ({:?})", cmd.get_program()))?;
+        Ok(Self { child, log: log.to_path_buf() })
     }
 
     pub fn pid(&self) -> u32 {
@@ -102,10 +92,7 @@ impl Proc {
     /// Resident memory in KiB, from /proc.
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
     }
 
     /// Gives up ownership without ending the process (it keeps running after we exit).

@@ -51,12 +51,7 @@ pub async fn run(
         // The store's readiness is a oneshot that wakes only its most recent waiter, and the controller
         // itself waits on it too; polling again on a timer sees the value once it is set.
         loop {
-            match tokio::time::timeout(
-                std::time::Duration::from_millis(250),
-                store.wait_until_ready(),
-            )
-            .await
-            {
+            match tokio::time::timeout(std::time::Duration::from_millis(250), store.wait_until_ready()).await {
                 Ok(Ok(())) => return on_ready(),
                 Ok(Err(_)) => return,
                 Err(_) => continue,
@@ -76,10 +71,7 @@ pub async fn run(
         .await;
 }
 
-async fn reconcile(
-    guarded: Arc<DeserializeGuard<ClusterPair>>,
-    ctx: Arc<Context>,
-) -> Result<Action, Error> {
+async fn reconcile(guarded: Arc<DeserializeGuard<ClusterPair>>, ctx: Arc<Context>) -> Result<Action, Error> {
     let pair = match &guarded.0 {
         Ok(pair) => pair.clone(),
         Err(invalid) => return report_invalid(invalid, &ctx).await,
@@ -94,16 +86,11 @@ async fn reconcile(
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics
-        .reconciled("clusterpair", if result.is_ok() { "ok" } else { "error" });
+    ctx.metrics.reconciled("clusterpair", if result.is_ok() { "ok" } else { "error" });
     result
 }
 
-fn error_policy(
-    _pair: Arc<DeserializeGuard<ClusterPair>>,
-    _error: &Error,
-    ctx: Arc<Context>,
-) -> Action {
+fn error_policy(_pair: Arc<DeserializeGuard<ClusterPair>>, _error: &Error, ctx: Arc<Context>) -> Action {
     Action::requeue(ctx.settings.pair_retry_interval)
 }
 
@@ -113,24 +100,13 @@ async fn apply(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
     let old = pair.status.as_ref();
     let (storage, remote_storage_id) = check_storage(pair, ctx).await;
     let scheduler = check_scheduler(&namespace, &name, pair, ctx).await;
-    let new = next_status(
-        old,
-        &scheduler,
-        &storage,
-        &remote_storage_id,
-        pair.metadata.generation,
-        &now(),
-    );
+    let new = next_status(old, &scheduler, &storage, &remote_storage_id, pair.metadata.generation, &now());
     if old != Some(&new) {
         write_status(ctx, &namespace, &name, &new).await?;
     }
     for transition in transitions(old, &new) {
         let event = Event {
-            type_: if transition.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
+            type_: if transition.warning { EventType::Warning } else { EventType::Normal },
             reason: transition.reason,
             note: Some(truncate(&transition.message, 1000)),
             action: "Pairing".to_string(),
@@ -140,8 +116,7 @@ async fn apply(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
             tracing::warn!(pair = %name, error = %e, "cannot publish event");
         }
     }
-    ctx.metrics
-        .set_pair_status(&namespace, &name, new.scheduler_status, new.storage_status);
+    ctx.metrics.set_pair_status(&namespace, &name, new.scheduler_status, new.storage_status);
     tracing::info!(
         pair = %format!("{namespace}/{name}"),
         scheduler = new.scheduler_status.as_str(),
@@ -149,13 +124,11 @@ async fn apply(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
         message = %scheduler.message,
         "checked ClusterPair"
     );
-    Ok(Action::requeue(
-        if new.scheduler_status == ClusterPairStatusType::Ready {
-            ctx.settings.pair_revalidate_interval
-        } else {
-            ctx.settings.pair_retry_interval
-        },
-    ))
+    Ok(Action::requeue(if new.scheduler_status == ClusterPairStatusType::Ready {
+        ctx.settings.pair_revalidate_interval
+    } else {
+        ctx.settings.pair_retry_interval
+    }))
 }
 
 async fn check_storage(pair: &ClusterPair, ctx: &Context) -> (Outcome, String) {
@@ -188,26 +161,19 @@ async fn check_storage(pair: &ClusterPair, ctx: &Context) -> (Outcome, String) {
             String::new(),
         );
     };
-    let existing = pair.status.as_ref().filter(|s| {
-        s.storage_status == ClusterPairStatusType::Ready && !s.remote_storage_id.is_empty()
-    });
+    let existing = pair
+        .status
+        .as_ref()
+        .filter(|s| s.storage_status == ClusterPairStatusType::Ready && !s.remote_storage_id.is_empty());
     if let Some(status) = existing {
         return (
-            Outcome::new(
-                ClusterPairStatusType::Ready,
-                "Paired",
-                "Storage successfully paired",
-            ),
+            Outcome::new(ClusterPairStatusType::Ready, "Paired", "Storage successfully paired"),
             status.remote_storage_id.clone(),
         );
     }
     match driver.create_pair(&pair.spec.options).await {
         Ok(paired) => (
-            Outcome::new(
-                ClusterPairStatusType::Ready,
-                "Paired",
-                "Storage successfully paired",
-            ),
+            Outcome::new(ClusterPairStatusType::Ready, "Paired", "Storage successfully paired"),
             paired.remote_storage_id,
         ),
         Err(e) => (
@@ -221,12 +187,7 @@ async fn check_storage(pair: &ClusterPair, ctx: &Context) -> (Outcome, String) {
     }
 }
 
-async fn check_scheduler(
-    namespace: &str,
-    name: &str,
-    pair: &ClusterPair,
-    ctx: &Context,
-) -> Outcome {
+async fn check_scheduler(namespace: &str, name: &str, pair: &ClusterPair, ctx: &Context) -> Outcome {
     let remote = match ctx.remotes.get(namespace, name, &pair.spec.config).await {
         Ok(remote) => remote,
         Err(e) => {
@@ -237,27 +198,16 @@ async fn check_scheduler(
         Ok(version) => Outcome::new(
             ClusterPairStatusType::Ready,
             "Paired",
-            format!(
-                "Scheduler successfully paired with {} (Kubernetes {version})",
-                remote.server
-            ),
+            format!("Scheduler successfully paired with {} (Kubernetes {version})", remote.server),
         ),
-        Err(failure) => Outcome::new(
-            ClusterPairStatusType::Error,
-            failure.reason,
-            failure.message,
-        ),
+        Err(failure) => Outcome::new(ClusterPairStatusType::Error, failure.reason, failure.message),
     }
 }
 
 async fn cleanup(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
     let namespace = pair.namespace().ok_or(Error::NoNamespace)?;
     let name = pair.name_any();
-    let remote_storage_id = pair
-        .status
-        .as_ref()
-        .map(|s| s.remote_storage_id.clone())
-        .unwrap_or_default();
+    let remote_storage_id = pair.status.as_ref().map(|s| s.remote_storage_id.clone()).unwrap_or_default();
     if let (Some(driver), false) = (&ctx.storage, remote_storage_id.is_empty()) {
         if let Err(e) = driver.delete_pair(&remote_storage_id).await {
             let event = Event {
@@ -280,8 +230,7 @@ async fn cleanup(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
 /// A stored pair our types cannot read (e.g. written under Stork's schema-less CRD): say why in its
 /// status instead of failing the whole watch.
 async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action, Error> {
-    let (Some(namespace), Some(name)) = (&invalid.metadata.namespace, &invalid.metadata.name)
-    else {
+    let (Some(namespace), Some(name)) = (&invalid.metadata.namespace, &invalid.metadata.name) else {
         return Ok(Action::await_change());
     };
     tracing::warn!(pair = %format!("{namespace}/{name}"), error = %invalid.error, "malformed ClusterPair");
@@ -303,35 +252,19 @@ async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action
             "lastTransitionTime": now(),
         }],
     }});
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await?;
-    ctx.metrics.set_pair_status(
-        namespace,
-        name,
-        ClusterPairStatusType::Error,
-        ClusterPairStatusType::Initial,
-    );
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+    ctx.metrics.set_pair_status(namespace, name, ClusterPairStatusType::Error, ClusterPairStatusType::Initial);
     Ok(Action::await_change())
 }
 
-async fn write_status(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-    status: &ClusterPairStatus,
-) -> Result<(), Error> {
+async fn write_status(ctx: &Context, namespace: &str, name: &str, status: &ClusterPairStatus) -> Result<(), Error> {
     let api: Api<ClusterPair> = Api::namespaced(ctx.client.clone(), namespace);
     let patch = json!({
         "apiVersion": stork_api::API_VERSION,
         "kind": "ClusterPair",
         "status": status,
     });
-    api.patch_status(
-        name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(patch),
-    )
-    .await?;
+    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await?;
     Ok(())
 }
 

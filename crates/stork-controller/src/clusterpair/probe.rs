@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-};
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use kube::api::{Api, PostParams};
 
 use stork_kube::error_chain;
@@ -21,11 +19,8 @@ pub struct ProbeFailure {
 }
 
 /// Permissions a migration needs on the destination: (verb, group, resource, what it is for).
-const REQUIRED: &[(&str, &str, &str)] = &[
-    ("create", "", "namespaces"),
-    ("create", "apps", "deployments"),
-    ("patch", "apps", "deployments"),
-];
+const REQUIRED: &[(&str, &str, &str)] =
+    &[("create", "", "namespaces"), ("create", "apps", "deployments"), ("patch", "apps", "deployments")];
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -45,11 +40,7 @@ pub async fn probe(remote: &RemoteClient) -> Result<String, ProbeFailure> {
 }
 
 async fn probe_inner(remote: &RemoteClient) -> Result<String, ProbeFailure> {
-    let version = remote
-        .client
-        .apiserver_version()
-        .await
-        .map_err(|e| classify(remote, &e))?;
+    let version = remote.client.apiserver_version().await.map_err(|e| classify(remote, &e))?;
     let reviews: Api<SelfSubjectAccessReview> = Api::all(remote.client.clone());
     for (verb, group, resource) in REQUIRED {
         let review = SelfSubjectAccessReview {
@@ -64,22 +55,11 @@ async fn probe_inner(remote: &RemoteClient) -> Result<String, ProbeFailure> {
             },
             ..Default::default()
         };
-        let answer = reviews
-            .create(&PostParams::default(), &review)
-            .await
-            .map_err(|e| classify(remote, &e))?;
+        let answer = reviews.create(&PostParams::default(), &review).await.map_err(|e| classify(remote, &e))?;
         let status = answer.status.unwrap_or_default();
         if !status.allowed {
-            let resource_name = if group.is_empty() {
-                resource.to_string()
-            } else {
-                format!("{resource}.{group}")
-            };
-            let why = status
-                .reason
-                .filter(|r| !r.is_empty())
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
+            let resource_name = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+            let why = status.reason.filter(|r| !r.is_empty()).map(|r| format!(" ({r})")).unwrap_or_default();
             return Err(ProbeFailure {
                 reason: "Forbidden",
                 message: format!(

@@ -2,9 +2,7 @@
 //! the change deserves (only transitions, never one per reconcile).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use stork_api::{
-    CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, ClusterPairStatus, ClusterPairStatusType,
-};
+use stork_api::{CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, ClusterPairStatus, ClusterPairStatusType};
 
 /// The outcome of one check (scheduler or storage).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,11 +15,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn new(status: ClusterPairStatusType, reason: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            reason: reason.to_string(),
-            message: message.into(),
-        }
+        Self { status, reason: reason.to_string(), message: message.into() }
     }
 }
 
@@ -48,41 +42,21 @@ pub fn next_status(
         storage_status: storage.status,
         remote_storage_id: remote_storage_id.to_string(),
         conditions: vec![
-            condition(
-                old_conditions,
-                CONDITION_SCHEDULER_READY,
-                scheduler,
-                generation,
-                now,
-            ),
-            condition(
-                old_conditions,
-                CONDITION_STORAGE_READY,
-                storage,
-                generation,
-                now,
-            ),
+            condition(old_conditions, CONDITION_SCHEDULER_READY, scheduler, generation, now),
+            condition(old_conditions, CONDITION_STORAGE_READY, storage, generation, now),
         ],
         observed_generation: generation,
     }
 }
 
-fn condition(
-    old: &[Condition],
-    kind: &str,
-    outcome: &Outcome,
-    generation: Option<i64>,
-    now: &Time,
-) -> Condition {
+fn condition(old: &[Condition], kind: &str, outcome: &Outcome, generation: Option<i64>, now: &Time) -> Condition {
     let status = match outcome.status {
         ClusterPairStatusType::Ready | ClusterPairStatusType::NotProvided => "True",
         _ => "False",
     };
     let previous = old.iter().find(|c| c.type_ == kind);
     let last_transition_time = match previous {
-        Some(p) if p.status == status && p.reason == outcome.reason => {
-            p.last_transition_time.clone()
-        }
+        Some(p) if p.status == status && p.reason == outcome.reason => p.last_transition_time.clone(),
         _ => now.clone(),
     };
     Condition {
@@ -106,11 +80,7 @@ pub fn transitions(old: Option<&ClusterPairStatus>, new: &ClusterPairStatus) -> 
         if before.is_some_and(|b| b.status == current.status && b.reason == current.reason) {
             continue;
         }
-        let status = if kind == CONDITION_SCHEDULER_READY {
-            new.scheduler_status
-        } else {
-            new.storage_status
-        };
+        let status = if kind == CONDITION_SCHEDULER_READY { new.scheduler_status } else { new.storage_status };
         events.push(Transition {
             warning: status == ClusterPairStatusType::Error,
             reason: status.as_str().to_string(),
@@ -129,11 +99,7 @@ mod tests {
     }
 
     fn ready() -> Outcome {
-        Outcome::new(
-            ClusterPairStatusType::Ready,
-            "Paired",
-            "Scheduler successfully paired",
-        )
+        Outcome::new(ClusterPairStatusType::Ready, "Paired", "Scheduler successfully paired")
     }
 
     fn not_provided() -> Outcome {
@@ -159,14 +125,7 @@ mod tests {
     #[test]
     fn an_unchanged_check_keeps_its_transition_time_and_emits_nothing() {
         let first = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
-        let second = next_status(
-            Some(&first),
-            &ready(),
-            &not_provided(),
-            "",
-            Some(1),
-            &time(70),
-        );
+        let second = next_status(Some(&first), &ready(), &not_provided(), "", Some(1), &time(70));
         assert_eq!(first, second, "nothing changed, so nothing must be written");
         assert!(transitions(Some(&first), &second).is_empty());
     }
@@ -174,31 +133,16 @@ mod tests {
     #[test]
     fn going_to_error_and_back_emits_a_warning_then_a_normal_event() {
         let first = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
-        let down = Outcome::new(
-            ClusterPairStatusType::Error,
-            "Unreachable",
-            "destination is unreachable",
-        );
+        let down = Outcome::new(ClusterPairStatusType::Error, "Unreachable", "destination is unreachable");
         let failed = next_status(Some(&first), &down, &not_provided(), "", Some(1), &time(70));
         assert_eq!(failed.conditions[0].last_transition_time, time(70));
         assert_eq!(failed.conditions[1].last_transition_time, time(10));
         let events = transitions(Some(&first), &failed);
         assert_eq!(
             events,
-            vec![Transition {
-                warning: true,
-                reason: "Error".into(),
-                message: "destination is unreachable".into()
-            }]
+            vec![Transition { warning: true, reason: "Error".into(), message: "destination is unreachable".into() }]
         );
-        let back = next_status(
-            Some(&failed),
-            &ready(),
-            &not_provided(),
-            "",
-            Some(1),
-            &time(130),
-        );
+        let back = next_status(Some(&failed), &ready(), &not_provided(), "", Some(1), &time(130));
         let events = transitions(Some(&failed), &back);
         assert_eq!(events.len(), 1);
         assert!(!events[0].warning);

@@ -22,26 +22,23 @@ pub struct Stork {
 impl Stork {
     /// Starts `stork --kubeconfig <cluster>` with short check intervals so tests see transitions quickly.
     pub fn start(cluster: &TestCluster, extra: &[&str]) -> Self {
+        let mut args = vec![format!("--kubeconfig={}", cluster.kubeconfig_path().display())];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Self::spawn(cluster, Command::new(env!("CARGO_BIN_EXE_stork")), &args)
+    }
+
+    /// Runs `program` (the stork binary, or a wrapper that execs it) with test-friendly intervals,
+    /// an HTTP port of its own and `args`.
+    pub fn spawn(cluster: &TestCluster, mut program: Command, args: &[String]) -> Self {
         let port = testenv::process::free_port().expect("free port");
         let log = cluster.dir().join(format!("logs/stork-{port}.log"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stork"));
-        cmd.arg(format!(
-            "--kubeconfig={}",
-            cluster.kubeconfig_path().display()
-        ))
-        .arg(format!("--http-address=127.0.0.1:{port}"))
-        .args([
-            "--pair-revalidate-interval=2s",
-            "--pair-retry-interval=1s",
-            "--leader-elect-lease-seconds=3",
-        ])
-        .args(extra)
-        .env("RUST_LOG", "info,stork=debug");
-        let proc = Proc::spawn("stork", cmd, &log, Lifetime::WithParent).expect("start stork");
-        Self {
-            proc,
-            http: format!("127.0.0.1:{port}"),
-        }
+        program
+            .arg(format!("--http-address=127.0.0.1:{port}"))
+            .args(["--pair-revalidate-interval=2s", "--pair-retry-interval=1s", "--leader-elect-lease-seconds=3"])
+            .args(args)
+            .env("RUST_LOG", "info,stork=debug");
+        let proc = Proc::spawn("stork", program, &log, Lifetime::WithParent).expect("start stork");
+        Self { proc, http: format!("127.0.0.1:{port}") }
     }
 
     /// GET on the controller's HTTP endpoint: (status code, body).
@@ -49,19 +46,11 @@ impl Stork {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(&self.http).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.http
-        )
-        .ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.http).ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         let code = response.split_whitespace().nth(1)?.parse().ok()?;
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
         Some((code, body))
     }
 
@@ -126,11 +115,7 @@ status:
 
 /// The seed with the destination's admin credentials.
 pub fn seed_with_admin(destination: &TestCluster) -> String {
-    seed_pair_yaml(
-        destination,
-        &destination.pki().admin_cert_pem,
-        &destination.pki().admin_key_pem,
-    )
+    seed_pair_yaml(destination, &destination.pki().admin_cert_pem, &destination.pki().admin_key_pem)
 }
 
 /// `kubectl create -f -` with `yaml` on stdin: (success, stdout + stderr).
@@ -148,28 +133,15 @@ pub fn kubectl_stdin(cluster: &TestCluster, args: &[&str], stdin: &str) -> (bool
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run kubectl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     let out = child.wait_with_output().expect("kubectl output");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
 pub fn kubectl(cluster: &TestCluster, args: &[&str]) -> (bool, String) {
     let out = cluster.kubectl().args(args).output().expect("run kubectl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 

@@ -8,9 +8,7 @@ use clap::{Parser, Subcommand};
 use testenv::{ClusterOptions, TestCluster};
 
 #[derive(Parser)]
-#[command(
-    about = "Local Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager) on loopback"
-)]
+#[command(about = "Local Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager) on loopback")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -43,11 +41,7 @@ enum Cmd {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Cmd::Up {
-            names,
-            dir,
-            no_controller_manager,
-        } => up(&names, &dir, !no_controller_manager).await,
+        Cmd::Up { names, dir, no_controller_manager } => up(&names, &dir, !no_controller_manager).await,
         Cmd::Down { dir, keep } => down(&dir, keep),
     }
 }
@@ -66,16 +60,11 @@ async fn up(names: &[String], dir: &Path, controller_manager: bool) -> anyhow::R
         opts.controller_manager = controller_manager;
         opts.detached = true;
         opts.dir = Some(cluster_dir.clone());
-        let cluster = TestCluster::start_with(opts)
-            .await
-            .with_context(|| format!("start cluster {name}"))?;
+        let cluster = TestCluster::start_with(opts).await.with_context(|| format!("start cluster {name}"))?;
         let kubeconfig = cluster.kubeconfig_path();
         let server = cluster.server_url().to_string();
         cluster.detach();
-        println!(
-            "cluster {name}: {server}  kubeconfig {}",
-            kubeconfig.display()
-        );
+        println!("cluster {name}: {server}  kubeconfig {}", kubeconfig.display());
     }
     Ok(())
 }
@@ -96,8 +85,7 @@ fn down(dir: &Path, keep: bool) -> anyhow::Result<()> {
         std::fs::remove_file(&pids_file).ok();
         println!("stopped cluster {}", entry.file_name().to_string_lossy());
         if !keep {
-            std::fs::remove_dir_all(entry.path())
-                .with_context(|| format!("remove {}", entry.path().display()))?;
+            std::fs::remove_dir_all(entry.path()).with_context(|| format!("remove {}", entry.path().display()))?;
         }
     }
     Ok(())
