@@ -34,10 +34,10 @@ impl RemoteClients {
     ) -> Result<RemoteClient, PairConfigError> {
         let key = (namespace.to_string(), name.to_string());
         let fingerprint = fingerprint(config);
-        if let Some((cached_fp, client)) = self.lock().get(&key) {
-            if *cached_fp == fingerprint {
-                return Ok(client.clone());
-            }
+        if let Some((cached_fp, client)) = self.lock().get(&key)
+            && *cached_fp == fingerprint
+        {
+            return Ok(client.clone());
         }
         let kube_config = client_config_for_pair(config, RemoteTimeouts::default()).await?;
         let server = kube_config.cluster_url.to_string();

@@ -19,7 +19,7 @@ fn variant(seed: &str, name: &str, edit: impl Fn(&str) -> String) -> String {
 /// Replaces the line containing `needle` with `line` (same indentation as the original).
 fn replace_line(yaml: &str, needle: &str, line: &str) -> String {
     yaml.lines()
-        .map(|l| {
+        .filter_map(|l| {
             if l.contains(needle) {
                 let indent = &l[..l.len() - l.trim_start().len()];
                 if line.is_empty() { None } else { Some(format!("{indent}{line}")) }
@@ -27,7 +27,6 @@ fn replace_line(yaml: &str, needle: &str, line: &str) -> String {
                 Some(l.to_string())
             }
         })
-        .flatten()
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"

@@ -13,10 +13,10 @@ use testenv::TestCluster;
 async fn wait_readyz(stork: &Stork, body: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some((200, text)) = stork.get("/readyz") {
-            if text.contains(body) {
-                return;
-            }
+        if let Some((200, text)) = stork.get("/readyz")
+            && text.contains(body)
+        {
+            return;
         }
         assert!(Instant::now() < deadline, "/readyz never said {body:?}:\n{}", stork.log());
         tokio::time::sleep(Duration::from_millis(200)).await;

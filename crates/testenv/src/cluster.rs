@@ -471,11 +471,11 @@ impl Drop for TestCluster {
             proc.stop(Duration::ZERO);
         }
         let keep = std::thread::panicking() || std::env::var_os("STORK_TEST_KEEP").is_some();
-        if let Some(Workdir::Temp(dir)) = self.workdir.take() {
-            if keep {
-                let path = dir.keep();
-                eprintln!("cluster {}: kept logs and data in {}", self.name, path.display());
-            }
+        if let Some(Workdir::Temp(dir)) = self.workdir.take()
+            && keep
+        {
+            let path = dir.keep();
+            eprintln!("cluster {}: kept logs and data in {}", self.name, path.display());
         }
     }
 }
@@ -505,11 +505,11 @@ async fn wait_ready(
             bail!("etcd exited ({status}):\n{}", etcd.log_tail(20));
         }
         let request = http::Request::get("/readyz").body(Vec::new())?;
-        if let Ok(text) = client.request_text(request).await {
-            if text.trim() == "ok" {
-                tracing_ready(started.elapsed());
-                return Ok(());
-            }
+        if let Ok(text) = client.request_text(request).await
+            && text.trim() == "ok"
+        {
+            tracing_ready(started.elapsed());
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!("kube-apiserver not ready within {:?}:\n{}", deadline - started, apiserver.log_tail(30));

@@ -208,18 +208,19 @@ async fn cleanup(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
     let namespace = pair.namespace().ok_or(Error::NoNamespace)?;
     let name = pair.name_any();
     let remote_storage_id = pair.status.as_ref().map(|s| s.remote_storage_id.clone()).unwrap_or_default();
-    if let (Some(driver), false) = (&ctx.storage, remote_storage_id.is_empty()) {
-        if let Err(e) = driver.delete_pair(&remote_storage_id).await {
-            let event = Event {
-                type_: EventType::Warning,
-                reason: "Deleting".to_string(),
-                note: Some(truncate(&format!("Cluster Pair delete failed: {e}"), 1000)),
-                action: "Unpairing".to_string(),
-                secondary: None,
-            };
-            let _ = ctx.recorder.publish(&event, &pair.object_ref(&())).await;
-            return Err(Error::StorageCleanup(e));
-        }
+    if let Some(driver) = &ctx.storage
+        && !remote_storage_id.is_empty()
+        && let Err(e) = driver.delete_pair(&remote_storage_id).await
+    {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: "Deleting".to_string(),
+            note: Some(truncate(&format!("Cluster Pair delete failed: {e}"), 1000)),
+            action: "Unpairing".to_string(),
+            secondary: None,
+        };
+        let _ = ctx.recorder.publish(&event, &pair.object_ref(&())).await;
+        return Err(Error::StorageCleanup(e));
     }
     ctx.remotes.forget(&namespace, &name);
     ctx.metrics.forget_pair(&namespace, &name);

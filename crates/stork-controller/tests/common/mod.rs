@@ -156,13 +156,13 @@ pub async fn wait_status(
     let deadline = Instant::now() + timeout;
     let mut last = None;
     loop {
-        if let Ok(pair) = api.get(name).await {
-            if let Some(status) = pair.status {
-                if done(&status) {
-                    return status;
-                }
-                last = Some(status);
+        if let Ok(pair) = api.get(name).await
+            && let Some(status) = pair.status
+        {
+            if done(&status) {
+                return status;
             }
+            last = Some(status);
         }
         if Instant::now() > deadline {
             panic!(
