@@ -5,6 +5,7 @@
 //! these types by the `crdgen` binary; a test fails when they drift.
 
 pub mod action;
+pub mod annotations;
 pub mod clusterpair;
 pub mod crds;
 pub mod kubeconfig;

@@ -140,6 +140,48 @@ pub struct MigrationStatus {
     pub resource_migration_finish_timestamp: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<MigrationSummary>,
+    /// stork-rs: why the migration failed or only partly succeeded, and what to do.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// stork-rs: `Full` (every object rewritten) or `Incremental` (only what changed or drifted).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub migration_type: String,
+    /// stork-rs: what the migration did, object by object counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_counts: Option<ResourceCounts>,
+    /// stork-rs: `resources` holds at most a bounded number of entries (failures first); when it was cut,
+    /// this names the ConfigMap (same namespace) with every entry, gzip-compressed JSON lines.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_details: String,
+    /// stork-rs: true when `resources` does not list every object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resources_truncated: bool,
+}
+
+/// What a migration did to the destination, per outcome.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct ResourceCounts {
+    /// Objects selected on the source.
+    #[serde(default)]
+    pub total: u64,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub updated: u64,
+    /// Present on the destination, unchanged on the source and not drifted: nothing written.
+    #[serde(default)]
+    pub unchanged: u64,
+    #[serde(default)]
+    pub failed: u64,
+    /// Deleted on the destination because they are gone from the source (`purgeDeletedResources`).
+    #[serde(default)]
+    pub purged: u64,
+    /// Left out by the rules (owned objects, token Secrets, selectors, ...).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Objects done so far while the migration runs.
+    #[serde(default)]
+    pub processed: u64,
 }
 
 /// Outcome for one migrated object.

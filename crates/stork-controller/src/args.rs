@@ -50,6 +50,14 @@ pub struct Args {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub pair_retry_interval: Duration,
 
+    /// Namespace whose Migrations may migrate other namespaces (Stork's --admin-namespace).
+    #[arg(long, default_value = "kube-system")]
+    pub admin_namespace: String,
+
+    /// Objects applied at once on a destination during a migration.
+    #[arg(long, default_value_t = 32)]
+    pub migration_concurrency: usize,
+
     /// Storage driver used for storage pairing options (`token`, `ip`, ...). None is built in yet, so
     /// pairs with storage options end in Error saying so; pairs without them are `NotProvided`.
     #[arg(long)]

@@ -14,6 +14,10 @@ use crate::storage::StorageDriver;
 pub struct Settings {
     pub pair_revalidate_interval: Duration,
     pub pair_retry_interval: Duration,
+    /// Namespace whose Migrations may migrate other namespaces.
+    pub admin_namespace: String,
+    /// Objects applied at once on a destination.
+    pub migration_concurrency: usize,
 }
 
 pub struct Context {

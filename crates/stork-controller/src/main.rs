@@ -7,6 +7,7 @@ mod context;
 mod http;
 mod leader;
 mod metrics;
+mod migration;
 mod remote;
 mod storage;
 
@@ -79,6 +80,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         settings: Settings {
             pair_revalidate_interval: args.pair_revalidate_interval,
             pair_retry_interval: args.pair_retry_interval,
+            admin_namespace: args.admin_namespace.clone(),
+            migration_concurrency: args.migration_concurrency,
         },
     });
 
@@ -139,11 +142,20 @@ async fn run_controllers(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let ready = readiness.clone();
-    clusterpair::run(ctx, shutdown, move || {
-        tracing::info!("ClusterPair cache synced; controllers running");
-        ready.set(Phase::Leading);
-    })
-    .await;
+    // Both controllers stop on the same signal.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let forward = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    tokio::join!(
+        clusterpair::run(ctx.clone(), stopped(stop_rx.clone()), move || {
+            tracing::info!("ClusterPair cache synced; controllers running");
+            ready.set(Phase::Leading);
+        }),
+        migration::controller::run(ctx, stopped(stop_rx)),
+    );
+    forward.abort();
 }
 
 async fn build_client(args: &Args) -> anyhow::Result<kube::Client> {

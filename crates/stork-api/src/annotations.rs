@@ -1,0 +1,23 @@
+//! Annotation and label names Stork puts on migrated objects; kept identical so Stork-aware tooling
+//! (and `storkctl activate`) keeps working on objects migrated by stork-rs.
+
+/// Annotation and label `"true"` on every migrated object (label only on workloads, as Stork).
+pub const MIGRATED: &str = "stork.libopenstorage.org/migrated";
+pub const MIGRATION_NAME: &str = "stork.libopenstorage.org/migrationName";
+pub const MIGRATION_NAMESPACE: &str = "stork.libopenstorage.org/migrationNamespace";
+pub const MIGRATION_TIME: &str = "stork.libopenstorage.org/migrationTime";
+/// Replicas a workload had on the source; it is applied with 0 replicas.
+pub const MIGRATION_REPLICAS: &str = "stork.libopenstorage.org/migrationReplicas";
+/// Hash of the prepared source object last written; equal hash and no drift means nothing to write.
+pub const RESOURCE_HASH: &str = "stork.libopenstorage.org/resource-hash";
+/// Original reclaim policy of a migrated PersistentVolume (applied as `Retain`).
+pub const RECLAIM_POLICY: &str = "stork.libopenstorage.org/reclaimPolicy";
+/// `"true"` on a source object: never migrate it.
+pub const SKIP_RESOURCE: &str = "stork.libopenstorage.org/skip-resource";
+pub const SKIP_RESOURCE_DEPRECATED: &str = "stork.libopenstorage.org/skipresource";
+/// `"true"` on a source Service: keep its cluster IPs.
+pub const SKIP_MODIFY_RESOURCE: &str = "stork.libopenstorage.org/skip-modify-resource";
+/// Set by a MigrationSchedule on the Migrations it creates.
+pub const MIGRATION_SCHEDULE_NAME: &str = "stork.libopenstorage.org/migration-schedule-name";
+/// stork-rs extension: a CronJob's or Job's `spec.suspend` on the source, so activation restores it.
+pub const MIGRATION_SUSPEND: &str = "stork.libopenstorage.org/migrationSuspend";

@@ -1,0 +1,413 @@
+//! One migration run: collect on the source, decide per object what the destination needs (create,
+//! update because the source changed or the copy drifted, or nothing), apply in dependency order with
+//! bounded parallelism using server-side apply, and purge what we created that the source no longer has.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+use stork_api::{MigrationSpec, ResourceCounts, annotations as ann};
+
+use super::collect::{self, Collection, SourceObject};
+use super::fingerprint::{content_hash, drifted};
+use super::select::TypeKey;
+use super::transform::{TransformOptions, annotate, prepare, without_node_ports};
+
+/// Field manager of everything stork-rs writes on a destination.
+pub const FIELD_MANAGER: &str = "stork-rs";
+
+/// What one migration is asked to do.
+pub struct Job {
+    pub name: String,
+    pub namespace: String,
+    pub spec: MigrationSpec,
+    pub namespaces: BTreeSet<String>,
+    /// Rewrite every object instead of only what changed or drifted.
+    pub full: bool,
+    /// `stork.libopenstorage.org/migrationTime` value for objects written now.
+    pub time: String,
+    pub concurrency: usize,
+}
+
+/// The clients a migration uses.
+pub struct Clients {
+    pub source: kube::Client,
+    pub destination: kube::Client,
+    /// For cluster-scoped objects (the admin ClusterPair's destination, else `destination`).
+    pub cluster_destination: kube::Client,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryResult {
+    Created,
+    Updated,
+    Unchanged,
+    Failed(String),
+    Purged,
+}
+
+/// The outcome for one object.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: TypeKey,
+    pub namespace: String,
+    pub name: String,
+    pub result: EntryResult,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub entries: Vec<Entry>,
+    pub counts: ResourceCounts,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Collect(#[from] collect::CollectError),
+    #[error("discovery on the destination failed: {0}")]
+    DestinationDiscovery(String),
+    #[error("listing {what} on the destination failed: {message}")]
+    DestinationList { what: String, message: String },
+}
+
+/// A planned write.
+struct Work {
+    key: TypeKey,
+    ar: ApiResource,
+    namespace: String,
+    name: String,
+    body: Value,
+    create: bool,
+    cluster_scoped: bool,
+}
+
+/// Order of application: namespaces and CRDs are handled before; then what others refer to.
+fn tier(key: &TypeKey) -> u8 {
+    match (key.group.as_str(), key.kind.as_str()) {
+        (_, _) if !key.namespaced => 0,
+        ("", "ServiceAccount" | "Secret" | "ConfigMap" | "PersistentVolumeClaim" | "LimitRange" | "ResourceQuota") => 1,
+        ("rbac.authorization.k8s.io", "Role" | "RoleBinding") => 1,
+        _ => 2,
+    }
+}
+
+pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Result<Outcome, EngineError> {
+    let collection = collect::collect(&clients.source, &job.spec, &job.namespaces).await?;
+    let mut outcome = Outcome::default();
+    outcome.counts.skipped = collection.skipped;
+    outcome.counts.total = (collection.objects.len() + collection.cluster_objects.len()) as u64;
+
+    ensure_namespaces(clients, &collection, &mut outcome).await;
+    let crds_written = apply_crds(clients, &collection, &mut outcome).await;
+    if crds_written {
+        wait_for_crds(&clients.destination, &collection).await;
+    }
+    let served = served_types(&clients.destination).await?;
+
+    let options = TransformOptions {
+        start_applications: job.spec.start_applications == Some(true),
+        skip_service_update: job.spec.skip_service_update == Some(true),
+    };
+    let sources: Vec<&SourceObject> = collection.cluster_objects.iter().chain(collection.objects.iter()).collect();
+    let listed_types: BTreeSet<TypeKey> = if job.spec.purge_deleted_resources == Some(true) {
+        collection.types.iter().cloned().chain(sources.iter().map(|o| o.key.clone())).collect()
+    } else {
+        sources.iter().map(|o| o.key.clone()).collect()
+    };
+    let destination_state = list_destination(clients, &served, &listed_types).await?;
+
+    let mut works: Vec<Work> = Vec::new();
+    for source in &sources {
+        let Some(ar) = served.get(&(source.key.group.clone(), source.key.version.clone(), source.key.kind.clone()))
+        else {
+            outcome.push(source, EntryResult::Failed(format!(
+                "the destination does not serve {}/{} {}; install it there (for custom resources, the CRD could not be copied)",
+                source.key.status_group(), source.key.version, source.key.kind
+            )));
+            processed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let mut desired = prepare(&source.key, &source.obj, &options);
+        let hash = content_hash(&desired);
+        annotate(&mut desired, &job.name, &job.namespace, &hash, &job.time);
+        let existing =
+            destination_state.get(&(source.key.clone(), source.namespace().to_string(), source.name().to_string()));
+        let needed = match existing {
+            None => true,
+            Some(_) if job.full => true,
+            Some(actual) => {
+                actual["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() != Some(hash.as_str())
+                    || drifted(actual, &desired, FIELD_MANAGER)
+            }
+        };
+        if !needed {
+            outcome.push(source, EntryResult::Unchanged);
+            processed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        works.push(Work {
+            key: source.key.clone(),
+            ar: ar.clone(),
+            namespace: source.namespace().to_string(),
+            name: source.name().to_string(),
+            body: desired,
+            create: existing.is_none(),
+            cluster_scoped: !source.key.namespaced,
+        });
+    }
+
+    let mut tiers: BTreeMap<u8, Vec<Work>> = BTreeMap::new();
+    for work in works {
+        tiers.entry(tier(&work.key)).or_default().push(work);
+    }
+    for (_, batch) in tiers {
+        let results: Vec<Entry> = stream::iter(batch)
+            .map(|work| {
+                let processed = processed.clone();
+                async move {
+                    let client = if work.cluster_scoped { &clients.cluster_destination } else { &clients.destination };
+                    let entry = apply_one(client, work).await;
+                    processed.fetch_add(1, Ordering::Relaxed);
+                    entry
+                }
+            })
+            .buffer_unordered(job.concurrency.max(1))
+            .collect()
+            .await;
+        for entry in results {
+            outcome.record(entry);
+        }
+    }
+
+    if job.spec.purge_deleted_resources == Some(true) {
+        purge(clients, job, &sources, &served, &collection.types, &destination_state, &mut outcome).await;
+    }
+    Ok(outcome)
+}
+
+impl Outcome {
+    fn push(&mut self, source: &SourceObject, result: EntryResult) {
+        self.record(Entry {
+            key: source.key.clone(),
+            namespace: source.namespace().to_string(),
+            name: source.name().to_string(),
+            result,
+        });
+    }
+
+    fn record(&mut self, entry: Entry) {
+        match &entry.result {
+            EntryResult::Created => self.counts.created += 1,
+            EntryResult::Updated => self.counts.updated += 1,
+            EntryResult::Unchanged => self.counts.unchanged += 1,
+            EntryResult::Failed(_) => self.counts.failed += 1,
+            EntryResult::Purged => self.counts.purged += 1,
+        }
+        self.entries.push(entry);
+    }
+}
+
+async fn apply_one(client: &kube::Client, work: Work) -> Entry {
+    let api: Api<DynamicObject> = if work.cluster_scoped {
+        Api::all_with(client.clone(), &work.ar)
+    } else {
+        Api::namespaced_with(client.clone(), &work.namespace, &work.ar)
+    };
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut result = api.patch(&work.name, &params, &Patch::Apply(&work.body)).await;
+    if let Err(kube::Error::Api(status)) = &result
+        && work.key.kind == "Service"
+        && status.message.contains("provided port is already allocated")
+    {
+        // The destination has these node ports taken: let it choose others rather than fail.
+        result = api.patch(&work.name, &params, &Patch::Apply(&without_node_ports(&work.body))).await;
+    }
+    let result = match result {
+        Ok(_) if work.create => EntryResult::Created,
+        Ok(_) => EntryResult::Updated,
+        Err(kube::Error::Api(status)) => EntryResult::Failed(format!("Error applying resource: {}", status.message)),
+        Err(e) => EntryResult::Failed(format!("Error applying resource: {}", stork_kube::error_chain(&e))),
+    };
+    Entry { key: work.key, namespace: work.namespace, name: work.name, result }
+}
+
+/// Namespaces are created when missing (labels and annotations copied); existing ones are left alone.
+async fn ensure_namespaces(clients: &Clients, collection: &Collection, outcome: &mut Outcome) {
+    let api: Api<DynamicObject> = Api::all_with(
+        clients.cluster_destination.clone(),
+        &ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&()),
+    );
+    for ns in &collection.namespaces {
+        let Some(name) = ns["metadata"]["name"].as_str() else { continue };
+        if matches!(api.get_opt(name).await, Ok(Some(_))) {
+            continue;
+        }
+        let mut labels = ns["metadata"]["labels"].as_object().cloned().unwrap_or_default();
+        labels.remove("kubernetes.io/metadata.name");
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": name, "labels": labels, "annotations": ns["metadata"]["annotations"].as_object().cloned().unwrap_or_default(),
+        }});
+        let key = TypeKey {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Namespace".into(),
+            plural: "namespaces".into(),
+            namespaced: false,
+        };
+        let result = match api.patch(name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&body)).await {
+            Ok(_) => EntryResult::Created,
+            Err(e) => EntryResult::Failed(format!("Error creating namespace: {}", stork_kube::error_chain(&e))),
+        };
+        outcome.record(Entry { key, namespace: String::new(), name: name.to_string(), result });
+    }
+}
+
+/// Copies the CRDs of migrated custom resources (when missing or different); true when any was written.
+async fn apply_crds(clients: &Clients, collection: &Collection, outcome: &mut Outcome) -> bool {
+    let ar = ApiResource::erase::<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    >(&());
+    let api: Api<DynamicObject> = Api::all_with(clients.cluster_destination.clone(), &ar);
+    let key = TypeKey {
+        group: "apiextensions.k8s.io".into(),
+        version: "v1".into(),
+        kind: "CustomResourceDefinition".into(),
+        plural: "customresourcedefinitions".into(),
+        namespaced: false,
+    };
+    let mut written = false;
+    for crd in &collection.crds {
+        let Some(name) = crd["metadata"]["name"].as_str() else { continue };
+        let mut body = json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": name},
+            "spec": crd["spec"].clone(),
+        });
+        let hash = content_hash(&body);
+        body["metadata"]["annotations"] = json!({ann::RESOURCE_HASH: hash});
+        let existing = api.get_opt(name).await.ok().flatten().map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
+        if existing
+            .as_ref()
+            .is_some_and(|e| e["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() == Some(hash.as_str()))
+        {
+            outcome.record(Entry {
+                key: key.clone(),
+                namespace: String::new(),
+                name: name.to_string(),
+                result: EntryResult::Unchanged,
+            });
+            continue;
+        }
+        let result = match api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body)).await {
+            Ok(_) if existing.is_none() => EntryResult::Created,
+            Ok(_) => EntryResult::Updated,
+            Err(e) => EntryResult::Failed(format!("Error applying resource: {}", stork_kube::error_chain(&e))),
+        };
+        written |= !matches!(result, EntryResult::Failed(_));
+        outcome.record(Entry { key: key.clone(), namespace: String::new(), name: name.to_string(), result });
+    }
+    written
+}
+
+/// Waits (up to 30 s) until the copied CRDs are Established on the destination.
+async fn wait_for_crds(client: &kube::Client, collection: &Collection) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::runtime::wait::{await_condition, conditions};
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in &collection.crds {
+        if let Some(name) = crd["metadata"]["name"].as_str() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(30),
+                await_condition(api.clone(), name, conditions::is_crd_established()),
+            )
+            .await;
+        }
+    }
+}
+
+type Served = HashMap<(String, String, String), ApiResource>;
+
+/// (group, version, kind) → API resource, as the destination serves them.
+async fn served_types(client: &kube::Client) -> Result<Served, EngineError> {
+    let types = collect::discover_types(client).await.map_err(|e| EngineError::DestinationDiscovery(e.to_string()))?;
+    Ok(types.into_iter().map(|(k, ar)| ((k.group, k.version, k.kind), ar)).collect())
+}
+
+type DestinationState = HashMap<(TypeKey, String, String), Value>;
+
+/// One list per type on the destination, indexed by (type, namespace, name).
+async fn list_destination(
+    clients: &Clients,
+    served: &Served,
+    types: &BTreeSet<TypeKey>,
+) -> Result<DestinationState, EngineError> {
+    let listable: Vec<(TypeKey, ApiResource)> = types
+        .iter()
+        .filter_map(|key| {
+            Some((key.clone(), served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))?.clone()))
+        })
+        .collect();
+    let lists: Vec<Result<(TypeKey, Vec<Value>), EngineError>> = stream::iter(listable)
+        .map(|(key, ar)| async move {
+            let client = if key.namespaced { &clients.destination } else { &clients.cluster_destination };
+            let items = collect::list_all(client, &ar)
+                .await
+                .map_err(|e| EngineError::DestinationList { what: key.plural.clone(), message: e.to_string() })?;
+            Ok((key, items))
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut state = DestinationState::new();
+    for list in lists {
+        let (key, items) = list?;
+        for item in items {
+            let namespace = item["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+            let name = item["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            state.insert((key.clone(), namespace, name), item);
+        }
+    }
+    Ok(state)
+}
+
+/// Deletes destination objects in the migrated namespaces that stork-rs wrote and the source no longer
+/// has. Objects anyone else created (no `stork-rs` field manager) are never touched.
+async fn purge(
+    clients: &Clients,
+    job: &Job,
+    sources: &[&SourceObject],
+    served: &Served,
+    types: &[TypeKey],
+    destination: &DestinationState,
+    outcome: &mut Outcome,
+) {
+    let present: BTreeSet<(&TypeKey, &str, &str)> = sources.iter().map(|s| (&s.key, s.namespace(), s.name())).collect();
+    let wanted: BTreeSet<&TypeKey> = types.iter().collect();
+    for ((key, namespace, name), obj) in destination {
+        if !key.namespaced || !wanted.contains(key) || !job.namespaces.contains(namespace) {
+            continue;
+        }
+        if present.contains(&(key, namespace.as_str(), name.as_str())) || !written_by_us(obj) {
+            continue;
+        }
+        let Some(ar) = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone())) else { continue };
+        let api: Api<DynamicObject> = Api::namespaced_with(clients.destination.clone(), namespace, ar);
+        let result = match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => EntryResult::Purged,
+            Err(kube::Error::Api(status)) if status.code == 404 => EntryResult::Purged,
+            Err(e) => EntryResult::Failed(format!("Error purging resource: {}", stork_kube::error_chain(&e))),
+        };
+        outcome.record(Entry { key: key.clone(), namespace: namespace.clone(), name: name.clone(), result });
+    }
+}
+
+fn written_by_us(obj: &Value) -> bool {
+    obj["metadata"]["annotations"][ann::MIGRATED] == "true"
+        && obj["metadata"]["managedFields"].as_array().is_some_and(|m| m.iter().any(|f| f["manager"] == FIELD_MANAGER))
+}

@@ -1,0 +1,9 @@
+//! Migrations: copying namespaces' resources to a paired cluster.
+
+pub mod collect;
+pub mod controller;
+pub mod engine;
+pub mod fingerprint;
+pub mod select;
+pub mod status;
+pub mod transform;

@@ -1,0 +1,119 @@
+//! Migration status that scales: counts always, a bounded per-resource list (failures first), and the
+//! complete list compressed into a ConfigMap when the bounded one is cut.
+
+use std::io::Write as _;
+
+use stork_api::{MigrationResourceInfo, MigrationStatusType};
+
+use super::engine::{Entry, EntryResult};
+
+/// At most this many entries in `status.resources` (about 200 bytes each, far below etcd's limit).
+pub const MAX_STATUS_RESOURCES: usize = 1000;
+
+pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
+    let (status, reason) = match &entry.result {
+        EntryResult::Created => {
+            (MigrationStatusType::Successful, "Resource migrated successfully (created)".to_string())
+        }
+        EntryResult::Updated => {
+            (MigrationStatusType::Successful, "Resource migrated successfully (updated)".to_string())
+        }
+        EntryResult::Unchanged => {
+            (MigrationStatusType::Successful, "Resource unchanged on the destination".to_string())
+        }
+        EntryResult::Failed(reason) => (MigrationStatusType::Failed, reason.clone()),
+        EntryResult::Purged => {
+            (MigrationStatusType::Purged, "Resource deleted: it is no longer on the source".to_string())
+        }
+    };
+    MigrationResourceInfo {
+        name: entry.name.clone(),
+        namespace: entry.namespace.clone(),
+        group: entry.key.status_group().to_string(),
+        version: entry.key.version.clone(),
+        kind: entry.key.kind.clone(),
+        status,
+        reason,
+        transformed_by: String::new(),
+    }
+}
+
+/// The entries for `status.resources`: failures first, then the rest, at most `MAX_STATUS_RESOURCES`;
+/// the flag says whether any were left out.
+pub fn bounded(entries: &[Entry]) -> (Vec<MigrationResourceInfo>, bool) {
+    let mut infos: Vec<MigrationResourceInfo> = entries.iter().map(resource_info).collect();
+    infos.sort_by_key(|i| i.status != MigrationStatusType::Failed);
+    let truncated = infos.len() > MAX_STATUS_RESOURCES;
+    infos.truncate(MAX_STATUS_RESOURCES);
+    (infos, truncated)
+}
+
+/// Every entry as gzip-compressed JSON lines.
+pub fn compressed_details(entries: &[Entry]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for entry in entries {
+        serde_json::to_writer(&mut encoder, &resource_info(entry))?;
+        encoder.write_all(b"\n")?;
+    }
+    encoder.finish()
+}
+
+/// Go's `time.Duration.String()` for whole and fractional seconds (`5m0s`, `1m30.25s`, `850ms`).
+pub fn go_duration(d: std::time::Duration) -> String {
+    let total = d.as_secs_f64();
+    if total < 1.0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let hours = d.as_secs() / 3600;
+    let minutes = (d.as_secs() % 3600) / 60;
+    let seconds = total - (hours * 3600 + minutes * 60) as f64;
+    let seconds = format!("{seconds:.3}");
+    let seconds = seconds.trim_end_matches('0').trim_end_matches('.');
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, m) => format!("{m}m{seconds}s"),
+        (h, m) => format!("{h}h{m}m{seconds}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::select::TypeKey;
+    use std::time::Duration;
+
+    fn entry(i: usize, result: EntryResult) -> Entry {
+        let key = TypeKey {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            plural: "configmaps".into(),
+            namespaced: true,
+        };
+        Entry { key, namespace: "ns".into(), name: format!("cm-{i}"), result }
+    }
+
+    #[test]
+    fn status_list_is_bounded_with_failures_first() {
+        let mut entries: Vec<Entry> = (0..20_000).map(|i| entry(i, EntryResult::Created)).collect();
+        entries.push(entry(99_999, EntryResult::Failed("denied".into())));
+        let (infos, truncated) = bounded(&entries);
+        assert!(truncated);
+        assert_eq!(infos.len(), MAX_STATUS_RESOURCES);
+        assert_eq!(infos[0].status, MigrationStatusType::Failed);
+        assert_eq!(infos[0].group, "core");
+        let size = serde_json::to_vec(&infos).map(|v| v.len()).unwrap_or(usize::MAX);
+        assert!(size < 300_000, "status list is {size} bytes");
+        let details = compressed_details(&entries).expect("gzip");
+        assert!(details.len() < 900_000, "20,000 entries compress to {} bytes, must fit a ConfigMap", details.len());
+    }
+
+    #[test]
+    fn durations_print_like_go() {
+        assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
+        assert_eq!(go_duration(Duration::from_millis(90_250)), "1m30.25s");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(go_duration(Duration::from_secs(3723)), "1h2m3s");
+    }
+}

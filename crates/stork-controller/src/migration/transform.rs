@@ -1,0 +1,300 @@
+//! Turns a source object into the object to apply on the destination: cluster-specific fields
+//! stripped, workloads idle (unless `startApplications`), and Stork's bookkeeping annotations. Pure JSON
+//! edits, so fields unknown to any Rust type survive.
+
+use serde_json::{Map, Value, json};
+use stork_api::annotations as ann;
+
+use super::select::TypeKey;
+
+/// Options of the Migration that change how objects are prepared.
+#[derive(Debug, Clone, Default)]
+pub struct TransformOptions {
+    pub start_applications: bool,
+    pub skip_service_update: bool,
+}
+
+/// Annotations that describe one cluster's state of an object, not the object.
+const CLUSTER_ANNOTATIONS: &[&str] = &[
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/selected-node",
+    "deployment.kubernetes.io/revision",
+    "kubectl.kubernetes.io/restartedAt",
+];
+
+/// Labels the destination's controllers assign themselves.
+const JOB_CONTROLLER_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
+
+/// The object to apply on the destination, before bookkeeping annotations (its hash is what tells
+/// whether the source changed).
+pub fn prepare(key: &TypeKey, source: &Value, opts: &TransformOptions) -> Value {
+    let mut obj = source.clone();
+    let Some(root) = obj.as_object_mut() else { return obj };
+    root.remove("status");
+    root.insert("apiVersion".into(), json!(key.api_version()));
+    root.insert("kind".into(), json!(key.kind));
+    strip_metadata(root);
+    match (key.group.as_str(), key.kind.as_str()) {
+        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet") | ("apps.openshift.io", "DeploymentConfig") => {
+            idle_workload(root, opts)
+        }
+        ("batch", "CronJob") => suspend(root, opts, "suspend"),
+        ("batch", "Job") => {
+            strip_job_controller_labels(root);
+            suspend(root, opts, "suspend");
+        }
+        ("", "Service") => {
+            let keep_ips = opts.skip_service_update
+                || root["metadata"]["annotations"][ann::SKIP_MODIFY_RESOURCE].as_str() == Some("true");
+            if !keep_ips {
+                strip_service_ips(root);
+            }
+        }
+        ("", "PersistentVolume") => retain_volume(root),
+        ("", "ServiceAccount") => strip_token_references(root),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {}
+        _ => {}
+    }
+    obj
+}
+
+fn strip_metadata(root: &mut Map<String, Value>) {
+    let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    meta.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
+    if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+        annotations.retain(|k, _| !CLUSTER_ANNOTATIONS.contains(&k.as_str()));
+        // Bookkeeping from an earlier migration of this object (it may itself be a migrated copy).
+        for k in [ann::MIGRATED, ann::MIGRATION_NAME, ann::MIGRATION_NAMESPACE, ann::MIGRATION_TIME, ann::RESOURCE_HASH]
+        {
+            annotations.remove(k);
+        }
+    }
+    for field in ["labels", "annotations"] {
+        if meta.get(field).and_then(Value::as_object).is_some_and(Map::is_empty) {
+            meta.remove(field);
+        }
+    }
+}
+
+/// Replicas to 0 with the source's count remembered, so `activate` and failover can restore it.
+fn idle_workload(root: &mut Map<String, Value>, opts: &TransformOptions) {
+    let spec_replicas = root["spec"]["replicas"].as_i64().unwrap_or(1);
+    let remembered = root["metadata"]["annotations"][ann::MIGRATION_REPLICAS]
+        .as_str()
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v > 0);
+    // A copy that is itself idle carries its original count forward.
+    let replicas = if spec_replicas == 0 { remembered.unwrap_or(0) } else { spec_replicas };
+    if opts.start_applications {
+        return;
+    }
+    set(root, &["spec", "replicas"], json!(0));
+    set(root, &["metadata", "annotations", ann::MIGRATION_REPLICAS], json!(replicas.to_string()));
+    set(root, &["metadata", "labels", ann::MIGRATED], json!("true"));
+}
+
+fn suspend(root: &mut Map<String, Value>, opts: &TransformOptions, field: &str) {
+    if opts.start_applications {
+        return;
+    }
+    let original = root["spec"][field].as_bool().unwrap_or(false);
+    let remembered = root["metadata"]["annotations"][ann::MIGRATION_SUSPEND].as_str().map(str::to_string);
+    set(root, &["spec", field], json!(true));
+    let value = remembered.unwrap_or_else(|| original.to_string());
+    set(root, &["metadata", "annotations", ann::MIGRATION_SUSPEND], json!(value));
+}
+
+fn strip_job_controller_labels(root: &mut Map<String, Value>) {
+    for path in [&["metadata", "labels"][..], &["spec", "template", "metadata", "labels"]] {
+        if let Some(labels) = get_mut(root, path).and_then(Value::as_object_mut) {
+            labels.retain(|k, _| !JOB_CONTROLLER_LABELS.contains(&k.as_str()));
+        }
+    }
+    // The API server generates the selector (with the new controller-uid) unless the user chose one.
+    if root["spec"]["manualSelector"].as_bool() != Some(true)
+        && let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut)
+    {
+        spec.remove("selector");
+    }
+}
+
+/// Cluster IPs belong to the source's service CIDR; the destination allocates its own. Node ports are
+/// kept (the apply drops them only when the destination has them taken).
+fn strip_service_ips(root: &mut Map<String, Value>) {
+    let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut) else { return };
+    if spec.get("clusterIP").and_then(Value::as_str) != Some("None") {
+        spec.remove("clusterIP");
+        spec.remove("clusterIPs");
+    }
+    spec.remove("loadBalancerIP");
+}
+
+/// Node ports removed from a Service whose ports are taken on the destination.
+pub fn without_node_ports(obj: &Value) -> Value {
+    let mut obj = obj.clone();
+    if let Some(ports) = obj["spec"]["ports"].as_array_mut() {
+        for port in ports {
+            if let Some(port) = port.as_object_mut() {
+                port.remove("nodePort");
+            }
+        }
+    }
+    if let Some(spec) = obj["spec"].as_object_mut() {
+        spec.remove("healthCheckNodePort");
+    }
+    obj
+}
+
+/// Storage shared by both clusters must survive the copy being deleted: `Retain`, original remembered;
+/// the claim reference is dropped so the destination's binder binds it to the migrated claim.
+fn retain_volume(root: &mut Map<String, Value>) {
+    let policy = root["spec"]["persistentVolumeReclaimPolicy"].as_str().unwrap_or("Delete").to_string();
+    let remembered = root["metadata"]["annotations"][ann::RECLAIM_POLICY].as_str().map(str::to_string);
+    set(root, &["metadata", "annotations", ann::RECLAIM_POLICY], json!(remembered.unwrap_or(policy)));
+    set(root, &["spec", "persistentVolumeReclaimPolicy"], json!("Retain"));
+    if let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("claimRef");
+    }
+}
+
+/// Token Secrets referenced by a ServiceAccount are the source's; the destination makes its own.
+fn strip_token_references(root: &mut Map<String, Value>) {
+    let name = root["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    if let Some(secrets) = root.get_mut("secrets").and_then(Value::as_array_mut) {
+        secrets.retain(|s| {
+            let secret = s["name"].as_str().unwrap_or_default();
+            !secret.starts_with(&format!("{name}-token-")) && !secret.starts_with(&format!("{name}-dockercfg-"))
+        });
+        if secrets.is_empty() {
+            root.remove("secrets");
+        }
+    }
+}
+
+/// Adds Stork's bookkeeping annotations to a prepared object.
+pub fn annotate(obj: &mut Value, migration_name: &str, migration_namespace: &str, hash: &str, time: &str) {
+    let Some(root) = obj.as_object_mut() else { return };
+    for (k, v) in [
+        (ann::MIGRATED, "true"),
+        (ann::MIGRATION_NAME, migration_name),
+        (ann::MIGRATION_NAMESPACE, migration_namespace),
+        (ann::MIGRATION_TIME, time),
+        (ann::RESOURCE_HASH, hash),
+    ] {
+        set(root, &["metadata", "annotations", k], json!(v));
+    }
+}
+
+fn get_mut<'a>(root: &'a mut Map<String, Value>, path: &[&str]) -> Option<&'a mut Value> {
+    let (first, rest) = path.split_first()?;
+    let mut current = root.get_mut(*first)?;
+    for segment in rest {
+        current = current.as_object_mut()?.get_mut(*segment)?;
+    }
+    Some(current)
+}
+
+/// Sets `path` to `value`, creating objects on the way.
+fn set(root: &mut Map<String, Value>, path: &[&str], value: Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut current = root;
+    for segment in parents {
+        let entry = current.entry(segment.to_string()).or_insert_with(|| json!({}));
+        if !entry.is_object() {
+            *entry = json!({});
+        }
+        let Some(next) = entry.as_object_mut() else { return };
+        current = next;
+    }
+    current.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(group: &str, kind: &str) -> TypeKey {
+        TypeKey {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: String::new(),
+            namespaced: true,
+        }
+    }
+
+    #[test]
+    fn workloads_are_idle_with_replicas_remembered_and_carried_forward() {
+        let source = json!({"metadata": {"name": "web", "namespace": "a", "uid": "x", "resourceVersion": "9",
+            "managedFields": [], "creationTimestamp": "t", "generation": 3}, "spec": {"replicas": 3}, "status": {"replicas": 3}});
+        let out = prepare(&key("apps", "Deployment"), &source, &TransformOptions::default());
+        assert_eq!(out["spec"]["replicas"], 0);
+        assert_eq!(out["metadata"]["annotations"][ann::MIGRATION_REPLICAS], "3");
+        assert_eq!(out["metadata"]["labels"][ann::MIGRATED], "true");
+        assert_eq!(out["apiVersion"], "apps/v1");
+        assert!(out.get("status").is_none());
+        assert_eq!(
+            out["metadata"].as_object().map(|m| m.len()),
+            Some(4),
+            "only name, namespace, labels, annotations: {out}"
+        );
+        // Migrating the copy again keeps 3, not 0.
+        let again = prepare(&key("apps", "Deployment"), &out, &TransformOptions::default());
+        assert_eq!(again["metadata"]["annotations"][ann::MIGRATION_REPLICAS], "3");
+        let started = prepare(
+            &key("apps", "Deployment"),
+            &source,
+            &TransformOptions { start_applications: true, ..Default::default() },
+        );
+        assert_eq!(started["spec"]["replicas"], 3);
+    }
+
+    #[test]
+    fn services_lose_cluster_ips_but_keep_node_ports_and_headless() {
+        let svc = json!({"metadata": {"name": "s"}, "spec": {"clusterIP": "10.96.0.5", "clusterIPs": ["10.96.0.5"],
+            "type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}});
+        let out = prepare(&key("", "Service"), &svc, &TransformOptions::default());
+        assert!(out["spec"].get("clusterIP").is_none() && out["spec"].get("clusterIPs").is_none());
+        assert_eq!(out["spec"]["ports"][0]["nodePort"], 30080);
+        assert!(without_node_ports(&out)["spec"]["ports"][0].get("nodePort").is_none());
+        let headless = json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None", "clusterIPs": ["None"]}});
+        assert_eq!(prepare(&key("", "Service"), &headless, &TransformOptions::default())["spec"]["clusterIP"], "None");
+        let kept =
+            prepare(&key("", "Service"), &svc, &TransformOptions { skip_service_update: true, ..Default::default() });
+        assert_eq!(kept["spec"]["clusterIP"], "10.96.0.5");
+    }
+
+    #[test]
+    fn cronjobs_and_jobs_are_suspended_and_jobs_lose_controller_labels() {
+        let cron = json!({"metadata": {"name": "c"}, "spec": {"schedule": "* * * * *"}});
+        let out = prepare(&key("batch", "CronJob"), &cron, &TransformOptions::default());
+        assert_eq!(out["spec"]["suspend"], true);
+        assert_eq!(out["metadata"]["annotations"][ann::MIGRATION_SUSPEND], "false");
+        let job = json!({"metadata": {"name": "j", "labels": {"controller-uid": "u", "job-name": "j"}},
+            "spec": {"selector": {"matchLabels": {"controller-uid": "u"}},
+                     "template": {"metadata": {"labels": {"batch.kubernetes.io/controller-uid": "u", "job-name": "j"}}}}});
+        let out = prepare(&key("batch", "Job"), &job, &TransformOptions::default());
+        assert!(out["spec"].get("selector").is_none());
+        assert_eq!(out["metadata"]["labels"], json!({"job-name": "j"}));
+        assert_eq!(out["spec"]["template"]["metadata"]["labels"], json!({"job-name": "j"}));
+        assert_eq!(out["spec"]["suspend"], true);
+    }
+
+    #[test]
+    fn volumes_are_retained_and_unbound_and_claims_lose_binding_annotations() {
+        let pv = json!({"metadata": {"name": "pv", "annotations": {"pv.kubernetes.io/bound-by-controller": "yes"}},
+            "spec": {"persistentVolumeReclaimPolicy": "Delete", "claimRef": {"name": "c", "uid": "u"}}});
+        let out =
+            prepare(&TypeKey { namespaced: false, ..key("", "PersistentVolume") }, &pv, &TransformOptions::default());
+        assert_eq!(out["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+        assert_eq!(out["metadata"]["annotations"], json!({ann::RECLAIM_POLICY: "Delete"}));
+        assert!(out["spec"].get("claimRef").is_none());
+        let pvc = json!({"metadata": {"name": "c", "annotations": {"pv.kubernetes.io/bind-completed": "yes"}}, "spec": {"volumeName": "pv"}});
+        let out = prepare(&key("", "PersistentVolumeClaim"), &pvc, &TransformOptions::default());
+        assert!(out["metadata"].get("annotations").is_none());
+        assert_eq!(out["spec"]["volumeName"], "pv");
+    }
+}
