@@ -100,7 +100,6 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
     let collection = collect::collect(&clients.source, &job.spec, &job.namespaces).await?;
     let mut outcome = Outcome::default();
     outcome.counts.skipped = collection.skipped;
-    outcome.counts.total = (collection.objects.len() + collection.cluster_objects.len()) as u64;
 
     ensure_namespaces(clients, &collection, &mut outcome).await;
     let crds_written = apply_crds(clients, &collection, &mut outcome).await;
@@ -187,6 +186,8 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
     if job.spec.purge_deleted_resources == Some(true) {
         purge(clients, job, &sources, &served, &collection.types, &destination_state, &mut outcome).await;
     }
+    let c = &outcome.counts;
+    outcome.counts.total = c.created + c.updated + c.unchanged + c.failed - failed_purges(&outcome.entries);
     Ok(outcome)
 }
 
@@ -405,6 +406,11 @@ async fn purge(
         };
         outcome.record(Entry { key: key.clone(), namespace: namespace.clone(), name: name.clone(), result });
     }
+}
+
+fn failed_purges(entries: &[Entry]) -> u64 {
+    entries.iter().filter(|e| matches!(&e.result, EntryResult::Failed(r) if r.starts_with("Error purging"))).count()
+        as u64
 }
 
 fn written_by_us(obj: &Value) -> bool {

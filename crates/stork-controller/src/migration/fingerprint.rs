@@ -122,18 +122,25 @@ pub fn drifted(actual: &Value, desired: &Value, our_manager: &str) -> bool {
         // Never written by us: apply once so that we own what we set.
         return true;
     };
-    let overlaps = |theirs: &Vec<String>| {
-        ours.iter().any(|p| {
-            let n = p.len().min(theirs.len());
-            p[..n] == theirs[..n]
-        })
-    };
-    managed.iter().any(|m| {
-        m["manager"] != our_manager
-            && m["subresource"].as_str().unwrap_or("").is_empty()
-            && m["time"].as_str().is_some_and(|t| t > our_time.as_str())
-            && managed_paths(&m["fieldsV1"]).iter().any(overlaps)
+    // Another manager wrote one of our fields after us (entries written through /scale carry no time,
+    // so they count as later) and the value there is no longer what we applied.
+    let later = |m: &&Value| m["time"].as_str().is_none_or(|t| t > our_time.as_str());
+    let theirs: Vec<Vec<String>> = managed
+        .iter()
+        .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
+        .filter(later)
+        .flat_map(|m| managed_paths(&m["fieldsV1"]))
+        .collect();
+    ours.iter().any(|p| {
+        theirs.iter().any(|t| {
+            let n = p.len().min(t.len());
+            p[..n] == t[..n]
+        }) && value_at(actual, p) != value_at(desired, p)
     })
+}
+
+fn value_at<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(obj, |current, segment| current.as_object()?.get(segment))
 }
 
 #[cfg(test)]
@@ -180,6 +187,16 @@ mod tests {
             json!({"f:metadata": {"f:annotations": {"f:other": {}}}}),
         );
         let status = json!({"manager": "x", "subresource": "status", "time": "2026-01-02T00:00:00Z", "fieldsV1": {"f:data": {}}});
+        let scale = json!({"manager": "kubectl", "subresource": "scale", "time": "2026-01-02T00:00:00Z", "fieldsV1": {"f:data": {"f:k": {}}}});
+        let mut scaled = actual(vec![ours.clone(), scale.clone()]);
+        assert!(!drifted(&scaled, &desired(), "stork-rs"), "a co-owner that set the same value changed nothing");
+        scaled["data"]["k"] = json!("other");
+        let untimed = json!({"manager": "kubectl", "subresource": "scale", "fieldsV1": {"f:data": {"f:k": {}}}});
+        scaled["metadata"]["managedFields"] = json!([ours.clone(), untimed]);
+        assert!(
+            drifted(&scaled, &desired(), "stork-rs"),
+            "a write through /scale (no time) that changed our value is drift"
+        );
         assert!(!drifted(&actual(vec![ours, controller, status]), &desired(), "stork-rs"));
     }
 
@@ -187,7 +204,9 @@ mod tests {
     fn a_later_edit_of_our_field_or_a_removed_field_is_drift() {
         let ours = entry("stork-rs", "2026-01-01T00:00:00Z", json!({"f:metadata": {"f:labels": {"f:app": {}}}}));
         let edit = entry("kubectl-edit", "2026-01-01T00:05:00Z", json!({"f:data": {"f:k": {}}}));
-        assert!(drifted(&actual(vec![ours.clone(), edit]), &desired(), "stork-rs"));
+        let mut edited = actual(vec![ours.clone(), edit]);
+        edited["data"]["k"] = json!("edited");
+        assert!(drifted(&edited, &desired(), "stork-rs"));
         // An older co-owner (the object existed before we applied) is not drift.
         let older = entry("kubectl-create", "2025-12-31T00:00:00Z", json!({"f:data": {"f:k": {}}}));
         assert!(!drifted(&actual(vec![ours.clone(), older]), &desired(), "stork-rs"));
@@ -205,6 +224,7 @@ mod tests {
     fn list_fields_compare_as_a_whole() {
         let desired = json!({"spec": {"containers": [{"name": "a", "image": "i"}]}});
         let mut actual = desired.clone();
+        actual["spec"]["containers"][0]["image"] = json!("i2");
         actual["metadata"] = json!({"managedFields": [
             entry("stork-rs", "2026-01-01T00:00:00Z", json!({"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {".": {}, "f:image": {}}}}})),
             entry("kubectl-set", "2026-01-01T00:09:00Z", json!({"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {"f:image": {}}}}})),

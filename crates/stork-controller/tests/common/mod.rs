@@ -198,3 +198,91 @@ pub fn write_file(dir: &Path, name: &str, content: &str) -> std::path::PathBuf {
     std::fs::write(&path, content).expect("write file");
     path
 }
+
+/// `kubectl get <kind> <name> [-n ns] -o json`, or None when absent.
+pub fn kget(cluster: &TestCluster, namespace: Option<&str>, kind: &str, name: &str) -> Option<serde_json::Value> {
+    let mut args = vec!["get", kind, name, "-o", "json", "--ignore-not-found"];
+    if let Some(ns) = namespace {
+        args.extend(["-n", ns]);
+    }
+    let (ok, out) = kubectl(cluster, &args);
+    assert!(ok, "kubectl get {kind} {name}: {out}");
+    if out.trim().is_empty() { None } else { serde_json::from_str(&out).ok() }
+}
+
+/// Creates the seed pair (admin credentials of `destination`) in `namespace` and waits until Ready.
+pub async fn ready_pair(source: &TestCluster, destination: &TestCluster, namespace: &str, stork: &Stork) {
+    let _ = kubectl(source, &["create", "namespace", namespace]);
+    let yaml =
+        seed_with_admin(destination).replace("namespace: migrationnamespace", &format!("namespace: {namespace}"));
+    let (ok, out) = kubectl_create(source, &yaml);
+    assert!(ok, "{out}");
+    let pairs: Api<ClusterPair> = Api::namespaced(source.client(), namespace);
+    wait_status(&pairs, "remotecluster", Duration::from_secs(30), stork, |s| {
+        s.scheduler_status == stork_api::ClusterPairStatusType::Ready
+    })
+    .await;
+}
+
+/// Creates a Migration from `spec_yaml` (the body under `spec:`) and waits until it is Final.
+pub async fn migrate(
+    source: &TestCluster,
+    namespace: &str,
+    name: &str,
+    spec_yaml: &str,
+    stork: &Stork,
+) -> stork_api::MigrationStatus {
+    let yaml = format!(
+        "apiVersion: stork.libopenstorage.org/v1alpha1\nkind: Migration\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec_yaml}\n"
+    );
+    let (ok, out) = kubectl_create(source, &yaml);
+    assert!(ok, "{out}");
+    wait_migration(source, namespace, name, Duration::from_secs(120), stork).await
+}
+
+pub async fn wait_migration(
+    source: &TestCluster,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+    stork: &Stork,
+) -> stork_api::MigrationStatus {
+    let api: Api<stork_api::Migration> = Api::namespaced(source.client(), namespace);
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(m) = api.get(name).await
+            && let Some(status) = m.status
+            && status.stage == stork_api::MigrationStage::Final
+        {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "Migration {name} not Final within {timeout:?}\n{}", stork.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// `name=resourceVersion` of every object of `kinds` in `namespace` on `cluster`.
+pub fn versions(cluster: &TestCluster, namespace: &str, kinds: &str) -> std::collections::BTreeMap<String, String> {
+    let (ok, out) = kubectl(cluster, &["get", kinds, "-n", namespace, "-o", "json"]);
+    assert!(ok, "{out}");
+    let list: serde_json::Value = serde_json::from_str(&out).expect("json");
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap_or_default(),
+                    o["metadata"]["name"].as_str().unwrap_or_default()
+                ),
+                o["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}

@@ -27,6 +27,9 @@ enum Cmd {
         /// Do not run kube-controller-manager.
         #[arg(long)]
         no_controller_manager: bool,
+        /// Also install the Stork CRDs (deploy/crds).
+        #[arg(long)]
+        with_crds: bool,
     },
     /// Stop the clusters recorded under `--dir` and remove their data.
     Down {
@@ -41,12 +44,14 @@ enum Cmd {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Cmd::Up { names, dir, no_controller_manager } => up(&names, &dir, !no_controller_manager).await,
+        Cmd::Up { names, dir, no_controller_manager, with_crds } => {
+            up(&names, &dir, !no_controller_manager, with_crds).await
+        }
         Cmd::Down { dir, keep } => down(&dir, keep),
     }
 }
 
-async fn up(names: &[String], dir: &Path, controller_manager: bool) -> anyhow::Result<()> {
+async fn up(names: &[String], dir: &Path, controller_manager: bool, with_crds: bool) -> anyhow::Result<()> {
     for name in names {
         let cluster_dir = dir.join(name);
         if cluster_dir.join("pids").exists() {
@@ -58,6 +63,7 @@ async fn up(names: &[String], dir: &Path, controller_manager: bool) -> anyhow::R
         }
         let mut opts = ClusterOptions::new(name);
         opts.controller_manager = controller_manager;
+        opts.install_crds = with_crds;
         opts.detached = true;
         opts.dir = Some(cluster_dir.clone());
         let cluster = TestCluster::start_with(opts).await.with_context(|| format!("start cluster {name}"))?;

@@ -1,0 +1,270 @@
+//! Migrations end to end on real clusters: a realistic application lands complete and idle on the
+//! destination; unchanged re-migrations write nothing; changes and drift are written exactly; purge
+//! deletes only what stork-rs created; an object the destination rejects fails alone.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use stork_api::MigrationStatusType as M;
+use testenv::TestCluster;
+
+const SPEC: &str = "  clusterPair: remotecluster\n  namespaces: [shop, blog]\n  includeOptionalResourceTypes: [Job]";
+const MIGRATED_KINDS: &str =
+    "deploy,sts,svc,cm,secret,sa,role,rolebinding,pvc,cronjob,job,ingress,networkpolicy,hpa,pdb,widgets";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_migrates_complete_idle_and_incrementally() {
+    let (source, destination) = TestCluster::start_pair().await.expect("clusters");
+    let stork = Stork::start(&source, &[]);
+    ready_pair(&source, &destination, "kube-system", &stork).await;
+    let (ok, out) = kubectl(&source, &["apply", "-f", &fixture("app.yaml").display().to_string()]);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(&source, &["wait", "--for=condition=Established", "crd/widgets.example.com"]);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(&source, &["apply", "-f", &fixture("widgets.yaml").display().to_string()]);
+    assert!(ok, "{out}");
+
+    let status = migrate(&source, "kube-system", "first", SPEC, &stork).await;
+    assert_eq!(status.status, M::Successful, "{status:#?}");
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!(counts.failed, 0);
+    assert_eq!(counts.created, counts.total, "{counts:?}");
+    assert_eq!(status.migration_type, "Incremental");
+
+    // Workloads are idle, with the source's replicas remembered in Stork's annotation.
+    let web = kget(&destination, Some("shop"), "deployment", "web").expect("deployment web");
+    assert_eq!(web["spec"]["replicas"], 0);
+    assert_eq!(web["metadata"]["annotations"]["stork.libopenstorage.org/migrationReplicas"], "3");
+    assert_eq!(web["metadata"]["labels"]["stork.libopenstorage.org/migrated"], "true");
+    assert_eq!(web["metadata"]["annotations"]["stork.libopenstorage.org/migrationName"], "first");
+    let src_web = kget(&source, Some("shop"), "deployment", "web").expect("source web");
+    assert_eq!(web["spec"]["template"], src_web["spec"]["template"], "pod template copied as is");
+    let api = kget(&destination, Some("blog"), "deployment", "api").expect("deployment api");
+    assert_eq!(api["metadata"]["annotations"]["stork.libopenstorage.org/migrationReplicas"], "2");
+    let db = kget(&destination, Some("shop"), "statefulset", "db").expect("statefulset");
+    assert_eq!(db["spec"]["replicas"], 0);
+    assert_eq!(db["spec"]["serviceName"], "db");
+
+    // Services: the destination's own cluster IPs, node port kept, headless stays headless.
+    let src_svc = kget(&source, Some("shop"), "service", "web").expect("svc");
+    let svc = kget(&destination, Some("shop"), "service", "web").expect("svc");
+    assert_ne!(svc["spec"]["clusterIP"], src_svc["spec"]["clusterIP"]);
+    assert_eq!(
+        kget(&destination, Some("shop"), "service", "web-nodeport").expect("np")["spec"]["ports"][0]["nodePort"],
+        30080
+    );
+    assert_eq!(kget(&destination, Some("shop"), "service", "db").expect("headless")["spec"]["clusterIP"], "None");
+    assert_eq!(kget(&destination, Some("shop"), "service", "web-lb").expect("lb")["spec"]["type"], "LoadBalancer");
+
+    // Configuration and credentials equal; the token Secret is not copied.
+    for (ns, kind, name, field) in [
+        ("shop", "configmap", "web-config", "data"),
+        ("blog", "configmap", "api-config", "data"),
+        ("shop", "secret", "db-password", "data"),
+    ] {
+        let a = kget(&source, Some(ns), kind, name).expect("source");
+        let b = kget(&destination, Some(ns), kind, name).unwrap_or_else(|| panic!("{kind} {ns}/{name} missing"));
+        assert_eq!(a[field], b[field], "{kind} {ns}/{name}");
+    }
+    assert!(kget(&destination, Some("shop"), "secret", "app-sa-token").is_none(), "token Secrets are never copied");
+    assert!(kget(&destination, Some("shop"), "serviceaccount", "app-sa").is_some());
+    assert!(kget(&destination, Some("shop"), "role", "config-reader").is_some());
+    assert!(kget(&destination, Some("shop"), "rolebinding", "config-reader").is_some());
+    assert!(kget(&destination, None, "clusterrole", "shop-node-reader").is_some());
+    let crb = kget(&destination, None, "clusterrolebinding", "shop-node-reader").expect("crb");
+    assert_eq!(
+        crb["subjects"].as_array().map(Vec::len),
+        Some(1),
+        "subjects outside the migrated namespaces are dropped: {crb}"
+    );
+
+    // Shared storage: the PV is retained (original policy remembered) and the claim binds to it on the
+    // destination through its PV binder.
+    let pv = kget(&destination, None, "pv", "shared-data").expect("pv");
+    assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+    assert_eq!(pv["metadata"]["annotations"]["stork.libopenstorage.org/reclaimPolicy"], "Delete");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pvc = kget(&destination, Some("shop"), "pvc", "data").expect("pvc");
+        if pvc["status"]["phase"] == "Bound" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "claim did not bind on the destination: {pvc}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Jobs and CronJobs suspended; the rest present.
+    let cron = kget(&destination, Some("shop"), "cronjob", "nightly").expect("cronjob");
+    assert_eq!(cron["spec"]["suspend"], true);
+    let job = kget(&destination, Some("blog"), "job", "migrate-schema").expect("job");
+    assert_eq!(job["spec"]["suspend"], true);
+    assert!(job["metadata"]["labels"].get("controller-uid").is_none());
+    for (ns, kind, name) in [
+        ("shop", "ingress", "web"),
+        ("shop", "networkpolicy", "db-from-web"),
+        ("shop", "hpa", "web"),
+        ("shop", "pdb", "db"),
+    ] {
+        assert!(kget(&destination, Some(ns), kind, name).is_some(), "{kind} {ns}/{name} missing");
+    }
+    assert!(kget(&destination, None, "crd", "widgets.example.com").is_some(), "the CRD is copied first");
+    let widget = kget(&destination, Some("shop"), "widgets", "big").expect("custom resource");
+    assert_eq!(widget["spec"], serde_json::json!({"size": 10, "color": "red"}));
+    assert!(kget(&destination, Some("blog"), "widgets", "small").is_some());
+    assert_eq!(kget(&destination, None, "namespace", "shop").expect("ns")["metadata"]["labels"]["team"], "shop");
+
+    // Nothing runs on the destination, although its controllers are live.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for ns in ["shop", "blog"] {
+        let (ok, out) = kubectl(&destination, &["get", "pods", "-n", ns, "-o", "name"]);
+        assert!(ok && out.trim().is_empty(), "pods on the destination in {ns}: {out}");
+    }
+
+    // Nothing changed: a second migration writes nothing.
+    let before = (versions(&destination, "shop", MIGRATED_KINDS), versions(&destination, "blog", MIGRATED_KINDS));
+    let status = migrate(&source, "kube-system", "second", SPEC, &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!((counts.created, counts.updated, counts.unchanged), (0, 0, counts.total), "{counts:?}");
+    let after = (versions(&destination, "shop", MIGRATED_KINDS), versions(&destination, "blog", MIGRATED_KINDS));
+    assert_eq!(before, after, "an unchanged re-migration must not write");
+
+    // One object changed on the source: exactly one write.
+    assert!(
+        kubectl(&source, &["patch", "configmap", "web-config", "-n", "shop", "-p", r#"{"data":{"THREADS":"16"}}"#]).0
+    );
+    let status = migrate(&source, "kube-system", "third", SPEC, &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!((counts.created, counts.updated), (0, 1), "{counts:?}");
+    let changed = (versions(&destination, "shop", MIGRATED_KINDS), versions(&destination, "blog", MIGRATED_KINDS));
+    let differing: Vec<&String> =
+        changed.0.iter().filter(|(k, v)| after.0.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+    assert_eq!(differing, vec!["ConfigMap/web-config"]);
+    assert_eq!(after.1, changed.1);
+    assert_eq!(kget(&destination, Some("shop"), "configmap", "web-config").expect("cm")["data"]["THREADS"], "16");
+
+    // One object edited on the destination: corrected.
+    assert!(
+        kubectl(
+            &destination,
+            &["patch", "configmap", "api-config", "-n", "blog", "-p", r#"{"data":{"feature":"off"}}"#]
+        )
+        .0
+    );
+    assert!(kubectl(&destination, &["scale", "deployment", "web", "-n", "shop", "--replicas=4"]).0);
+    let status = migrate(&source, "kube-system", "fourth", SPEC, &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!((counts.created, counts.updated), (0, 2), "{counts:?}");
+    assert_eq!(kget(&destination, Some("blog"), "configmap", "api-config").expect("cm")["data"]["feature"], "on");
+    assert_eq!(kget(&destination, Some("shop"), "deployment", "web").expect("web")["spec"]["replicas"], 0);
+
+    // Deleted on the source + purge: deleted on the destination; an object created there by someone
+    // else is left alone.
+    assert!(kubectl(&source, &["delete", "configmap", "api-config", "-n", "blog"]).0);
+    assert!(kubectl(&destination, &["create", "configmap", "local-only", "-n", "blog", "--from-literal=k=v"]).0);
+    let spec = format!("{SPEC}\n  purgeDeletedResources: true");
+    let status = migrate(&source, "kube-system", "fifth", &spec, &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!((counts.purged, counts.updated, counts.created), (1, 0, 0), "{counts:?}");
+    assert!(kget(&destination, Some("blog"), "configmap", "api-config").is_none(), "purged");
+    assert!(kget(&destination, Some("blog"), "configmap", "local-only").is_some(), "not ours: kept");
+    assert!(status.resources.iter().any(|r| r.name == "api-config" && r.status == M::Purged));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_the_destination_rejects_fails_alone() {
+    let (source, destination) = TestCluster::start_pair().await.expect("clusters");
+    let stork = Stork::start(&source, &[]);
+    ready_pair(&source, &destination, "shop", &stork).await;
+    for name in ["a", "b", "forbidden-c", "d"] {
+        assert!(kubectl(&source, &["create", "configmap", name, "-n", "shop", "--from-literal=k=v"]).0);
+    }
+    let policy = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-forbidden}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}]
+  validations:
+  - expression: "!object.metadata.name.startsWith('forbidden-')"
+    message: "configmaps named forbidden-* are not allowed here"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-forbidden}
+spec:
+  policyName: no-forbidden
+  validationActions: [Deny]
+"#;
+    let (ok, out) = kubectl_stdin(&destination, &["apply", "-f", "-"], policy);
+    assert!(ok, "{out}");
+    // The policy takes effect asynchronously; wait until it denies.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kubectl(&destination, &["create", "configmap", "forbidden-probe", "-n", "default"]).0 {
+        let _ = kubectl(&destination, &["delete", "configmap", "forbidden-probe", "-n", "default"]);
+        assert!(Instant::now() < deadline, "policy never enforced");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let status =
+        migrate(&source, "shop", "rejected", "  clusterPair: remotecluster\n  namespaces: [shop]", &stork).await;
+    assert_eq!(status.status, M::PartialSuccess, "{status:#?}");
+    let failed: Vec<_> = status.resources.iter().filter(|r| r.status == M::Failed).collect();
+    assert_eq!(failed.len(), 1, "{:#?}", status.resources);
+    assert_eq!(failed[0].name, "forbidden-c");
+    assert!(failed[0].reason.contains("configmaps named forbidden-* are not allowed here"), "{}", failed[0].reason);
+    assert!(status.reason.contains("1 of"), "{}", status.reason);
+    for name in ["a", "b", "d"] {
+        assert!(kget(&destination, Some("shop"), "configmap", name).is_some(), "{name} must land");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_migrations_fail_with_a_reason() {
+    let (source, destination) = TestCluster::start_pair().await.expect("clusters");
+    let stork = Stork::start(&source, &[]);
+    ready_pair(&source, &destination, "shop", &stork).await;
+    let _ = kubectl(&source, &["create", "namespace", "other"]);
+    let cases = [
+        ("no-pair", "  clusterPair: missing\n  namespaces: [shop]", "ClusterPair missing not found in namespace shop"),
+        ("no-namespace", "  clusterPair: remotecluster\n  namespaces: [ghost]", "no valid namespace found"),
+        (
+            "strict-namespace",
+            "  clusterPair: remotecluster\n  namespaces: [ghost]\n  skipDeletedNamespaces: false",
+            "error getting namespace ghost",
+        ),
+        (
+            "foreign-namespace",
+            "  clusterPair: remotecluster\n  namespaces: [other]",
+            "migration namespaces should only contain the current namespace",
+        ),
+        (
+            "bad-selector",
+            "  clusterPair: remotecluster\n  namespaces: [shop]\n  selectors: {\"bad key!\": x}",
+            "spec.selectors has an invalid label",
+        ),
+        ("empty-pair", "  namespaces: [shop]", "spec.clusterPair is empty"),
+    ];
+    for (name, spec, expected) in cases {
+        let status = migrate(&source, "shop", name, spec, &stork).await;
+        assert_eq!(status.status, M::Failed, "{name}: {status:#?}");
+        assert!(status.reason.contains(expected), "{name}: reason {:?} must contain {expected:?}", status.reason);
+    }
+    // A pair that is not Ready: Failed, saying why the pair is not Ready.
+    let broken = seed_with_admin(&destination)
+        .replace("name: remotecluster", "name: broken")
+        .replace("namespace: migrationnamespace", "namespace: shop")
+        .replace(destination.server_url(), "https://127.0.0.1:1");
+    assert!(kubectl_create(&source, &broken).0);
+    let pairs: kube::Api<stork_api::ClusterPair> = kube::Api::namespaced(source.client(), "shop");
+    wait_status(&pairs, "broken", Duration::from_secs(30), &stork, |s| {
+        s.scheduler_status == stork_api::ClusterPairStatusType::Error
+    })
+    .await;
+    let status = migrate(&source, "shop", "to-broken", "  clusterPair: broken\n  namespaces: [shop]", &stork).await;
+    assert_eq!(status.status, M::Failed);
+    assert!(status.reason.contains("is not Ready") && status.reason.contains("unreachable"), "{}", status.reason);
+}
