@@ -1,0 +1,254 @@
+//! `bench-migration`: on fresh local clusters, creates 2,000 objects (20 namespaces × 50 ConfigMaps,
+//! 20 Secrets, 10 Deployments, 10 Services, 5 StatefulSets, 5 CronJobs) and prints, measured in the same
+//! run: a tight parallel create of the same objects on an empty cluster (the API server's own limit),
+//! our full migration, a no-change re-migration with the destination's write requests, and the
+//! controller's peak memory.
+//!
+//! Usage: bench-migration <path to the stork binary> [--namespaces 20]
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::{StreamExt, stream};
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use serde_json::{Value, json};
+use testenv::process::{Lifetime, Proc};
+use testenv::{ClusterOptions, TestCluster};
+
+const WORKERS: usize = 32;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let stork = args.get(1).context("usage: bench-migration <path to the stork binary> [--namespaces N]")?.clone();
+    let namespaces: usize = args
+        .iter()
+        .position(|a| a == "--namespaces")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(20);
+    testenv::install_crypto_provider();
+
+    println!("starting three clusters (source; baseline and destination with kube-controller-manager)...");
+    let (source, baseline, destination) = tokio::join!(
+        TestCluster::start("source"),
+        TestCluster::start_with(ClusterOptions::new("baseline").with_controller_manager()),
+        TestCluster::start_with(ClusterOptions::new("destination").with_controller_manager()),
+    );
+    let (source, baseline, destination) = (source?, baseline?, destination?);
+    let objects = Arc::new(application(namespaces));
+    let object_count = objects.iter().filter(|(ar, _)| ar.kind != "Namespace").count();
+    println!("{object_count} objects in {namespaces} namespaces");
+
+    create_all(&source.client(), &objects).await?;
+    let started = Instant::now();
+    create_all(&baseline.client(), &objects).await?;
+    let raw = started.elapsed();
+    println!("raw parallel create ({WORKERS} workers, no client rate limit): {:.2} s", raw.as_secs_f64());
+
+    let log = source.dir().join("logs/stork-bench.log");
+    let mut cmd = Command::new(&stork);
+    cmd.arg(format!("--kubeconfig={}", source.kubeconfig_path().display()))
+        .args(["--http-address=127.0.0.1:0", "--leader-elect=false"])
+        .env("RUST_LOG", "warn");
+    let controller = Proc::spawn("stork", cmd, &log, Lifetime::WithParent)?;
+    pair(&source, &destination).await?;
+
+    let writes_before = destination_writes(&destination).await?;
+    let (full, status) = migrate(&source, "bench-full", false).await?;
+    let writes_full = destination_writes(&destination).await? - writes_before;
+    report("full migration (empty destination)", full, &status);
+
+    settle(&destination).await;
+    let writes_before = destination_writes(&destination).await?;
+    let (again, status) = migrate(&source, "bench-again", false).await?;
+    let writes_again = destination_writes(&destination).await? - writes_before;
+    report("no-change re-migration", again, &status);
+
+    let (forced, status) = migrate(&source, "bench-forced-full", true).await?;
+    report("forced full re-migration (every object re-applied)", forced, &status);
+    let peak = peak_rss_kib(controller.pid()).unwrap_or(0);
+
+    println!();
+    println!("full migration / raw create      = {:.2}   (target <= 1.25)", full.as_secs_f64() / raw.as_secs_f64());
+    println!("no-change / full migration       = {:.3}  (target <= 0.10)", again.as_secs_f64() / full.as_secs_f64());
+    println!(
+        "destination write requests: full migration {writes_full}, no-change re-migration {writes_again} (all clients)"
+    );
+    println!("controller peak RSS              = {} MiB", peak / 1024);
+    drop(controller);
+    Ok(())
+}
+
+fn report(what: &str, elapsed: Duration, status: &stork_api::MigrationStatus) {
+    let c = status.resource_counts.clone().unwrap_or_default();
+    println!(
+        "{what}: {:.2} s, {} {} (created {}, updated {}, unchanged {}, failed {})",
+        elapsed.as_secs_f64(),
+        status.migration_type,
+        status.status.as_str(),
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.failed
+    );
+}
+
+/// The benchmark's application, namespaces first.
+fn application(namespaces: usize) -> Vec<(ApiResource, Value)> {
+    let ar = |group: &str, version: &str, kind: &str, plural: &str| ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: if group.is_empty() { version.into() } else { format!("{group}/{version}") },
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    let mut out = Vec::new();
+    for n in 0..namespaces {
+        out.push((ar("", "v1", "Namespace", "namespaces"), json!({"metadata": {"name": format!("bench-{n:02}")}})));
+    }
+    for n in 0..namespaces {
+        let ns = format!("bench-{n:02}");
+        let meta = |name: String| json!({"name": name, "namespace": ns, "labels": {"app": "bench"}});
+        for i in 0..50 {
+            out.push((ar("", "v1", "ConfigMap", "configmaps"), json!({"metadata": meta(format!("config-{i}")), "data": {"key": format!("value-{i}"), "other": "x".repeat(200)}})));
+        }
+        for i in 0..20 {
+            out.push((ar("", "v1", "Secret", "secrets"), json!({"metadata": meta(format!("secret-{i}")), "type": "Opaque", "stringData": {"password": format!("pw-{i}")}})));
+        }
+        let pod = |app: String| json!({"metadata": {"labels": {"app": app}}, "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]}});
+        for i in 0..10 {
+            let app = format!("web-{i}");
+            out.push((ar("apps", "v1", "Deployment", "deployments"), json!({"metadata": meta(app.clone()), "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app}}, "template": pod(app.clone())}})));
+            out.push((
+                ar("", "v1", "Service", "services"),
+                json!({"metadata": meta(app.clone()), "spec": {"selector": {"app": app}, "ports": [{"port": 80}]}}),
+            ));
+        }
+        for i in 0..5 {
+            let app = format!("db-{i}");
+            out.push((ar("apps", "v1", "StatefulSet", "statefulsets"), json!({"metadata": meta(app.clone()), "spec": {"replicas": 1, "serviceName": app, "selector": {"matchLabels": {"app": app}}, "template": pod(app.clone())}})));
+            out.push((ar("batch", "v1", "CronJob", "cronjobs"), json!({"metadata": meta(format!("job-{i}")), "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "j", "image": "busybox"}]}}}}}})));
+        }
+    }
+    out
+}
+
+/// Namespaces, then everything else with `WORKERS` creates in flight.
+async fn create_all(client: &kube::Client, objects: &[(ApiResource, Value)]) -> anyhow::Result<()> {
+    let create = |ar: ApiResource, body: Value| {
+        let client = client.clone();
+        async move {
+            let ns = body["metadata"]["namespace"].as_str().map(str::to_string);
+            let api: Api<DynamicObject> = match &ns {
+                Some(ns) => Api::namespaced_with(client, ns, &ar),
+                None => Api::all_with(client, &ar),
+            };
+            let mut obj: DynamicObject = serde_json::from_value(body)?;
+            obj.types = Some(kube::api::TypeMeta { api_version: ar.api_version.clone(), kind: ar.kind.clone() });
+            api.create(&PostParams::default(), &obj).await.with_context(|| format!("create {}", ar.kind))?;
+            Ok::<_, anyhow::Error>(())
+        }
+    };
+    let (namespaces, rest): (Vec<_>, Vec<_>) = objects.iter().cloned().partition(|(ar, _)| ar.kind == "Namespace");
+    for batch in [namespaces, rest] {
+        let results: Vec<anyhow::Result<()>> =
+            stream::iter(batch).map(|(ar, body)| create(ar, body)).buffer_unordered(WORKERS).collect().await;
+        results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    }
+    Ok(())
+}
+
+async fn pair(source: &TestCluster, destination: &TestCluster) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let pki = destination.pki();
+    let pair: stork_api::ClusterPair = serde_json::from_value(json!({
+        "apiVersion": stork_api::API_VERSION, "kind": "ClusterPair",
+        "metadata": {"name": "remotecluster", "namespace": "kube-system"},
+        "spec": {"config": {
+            "clusters": {"d": {"server": destination.server_url(), "certificate-authority-data": b64(&pki.serving_ca_pem)}},
+            "users": {"admin": {"client-certificate-data": b64(&pki.admin_cert_pem), "client-key-data": b64(&pki.admin_key_pem)}},
+            "contexts": {"c": {"cluster": "d", "user": "admin"}},
+            "current-context": "c"}}
+    }))?;
+    let api: Api<stork_api::ClusterPair> = Api::namespaced(source.client(), "kube-system");
+    api.create(&PostParams::default(), &pair).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = api.get("remotecluster").await?.status.unwrap_or_default();
+        if status.scheduler_status == stork_api::ClusterPairStatusType::Ready {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("pair not Ready: {status:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Creates a Migration of every bench namespace and times it until Final.
+async fn migrate(
+    source: &TestCluster,
+    name: &str,
+    full: bool,
+) -> anyhow::Result<(Duration, stork_api::MigrationStatus)> {
+    let api: Api<stork_api::Migration> = Api::namespaced(source.client(), "kube-system");
+    let namespaces: Vec<String> = (0..100).map(|n| format!("bench-{n:02}")).collect();
+    let mut annotations = serde_json::Map::new();
+    if full {
+        annotations.insert("stork.libopenstorage.org/migration-type".into(), json!("full"));
+    }
+    let migration: stork_api::Migration = serde_json::from_value(json!({
+        "apiVersion": stork_api::API_VERSION, "kind": "Migration",
+        "metadata": {"name": name, "namespace": "kube-system", "annotations": annotations},
+        "spec": {"clusterPair": "remotecluster", "namespaces": namespaces},
+    }))?;
+    let started = Instant::now();
+    api.create(&PostParams::default(), &migration).await?;
+    loop {
+        if let Some(status) = api.get(name).await?.status
+            && status.stage == stork_api::MigrationStage::Final
+        {
+            return Ok((started.elapsed(), status));
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("migration {name} did not finish in 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Mutating requests the destination's API server has served so far (all clients).
+async fn destination_writes(destination: &TestCluster) -> anyhow::Result<u64> {
+    let text = destination.client().request_text(http::Request::get("/metrics").body(Vec::new())?).await?;
+    let mut total = 0u64;
+    for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let verb = line.split("verb=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+        if matches!(verb, "POST" | "PUT" | "PATCH" | "DELETE" | "APPLY") {
+            total += line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) as u64;
+        }
+    }
+    Ok(total)
+}
+
+/// Lets the destination's controllers finish reacting to the first migration.
+async fn settle(destination: &TestCluster) {
+    let mut last = destination_writes(destination).await.unwrap_or(0);
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = destination_writes(destination).await.unwrap_or(0);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
