@@ -268,3 +268,55 @@ async fn invalid_migrations_fail_with_a_reason() {
     assert_eq!(status.status, M::Failed);
     assert!(status.reason.contains("is not Ready") && status.reason.contains("unreachable"), "{}", status.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_transformation_rewrites_matching_objects_of_any_kind() {
+    let (source, destination) = TestCluster::start_pair().await.expect("clusters");
+    let stork = Stork::start(&source, &[]);
+    ready_pair(&source, &destination, "shop", &stork).await;
+    assert!(kubectl(&source, &["create", "deployment", "web", "-n", "shop", "--image=nginx", "--replicas=2"]).0);
+    assert!(kubectl(&source, &["create", "service", "clusterip", "web", "-n", "shop", "--tcp=80:80"]).0);
+    assert!(kubectl(&source, &["create", "service", "clusterip", "other", "-n", "shop", "--tcp=81:81"]).0);
+    let rt = r#"apiVersion: stork.libopenstorage.org/v1alpha1
+kind: ResourceTransformation
+metadata: {name: to-dr, namespace: shop}
+specs:
+  transformSpecs:
+  - resource: /v1/Service
+    selectors: {app: web}
+    paths:
+    - {path: spec.type, value: NodePort, type: string, operation: modify}
+  - resource: apps/v1/Deployment
+    paths:
+    - {path: metadata.labels, value: "site:dr,tier:web", type: keypair, operation: modify}
+"#;
+    assert!(kubectl_create(&source, rt).0);
+    let status = migrate(
+        &source,
+        "shop",
+        "transformed",
+        "  clusterPair: remotecluster\n  namespaces: [shop]\n  transformSpecs: [to-dr]",
+        &stork,
+    )
+    .await;
+    assert_eq!(status.status, M::Successful, "{status:#?}");
+    let svc = kget(&destination, Some("shop"), "service", "web").expect("svc");
+    assert_eq!(svc["spec"]["type"], "NodePort");
+    assert_eq!(svc["metadata"]["annotations"]["stork.libopenstorage.org/resourcetransformation-name"], "true");
+    assert_eq!(kget(&destination, Some("shop"), "service", "other").expect("svc")["spec"]["type"], "ClusterIP");
+    let web = kget(&destination, Some("shop"), "deployment", "web").expect("deployment");
+    assert_eq!(web["metadata"]["labels"]["site"], "dr");
+    assert_eq!(web["spec"]["replicas"], 0, "still idle");
+    assert!(status.resources.iter().any(|r| r.name == "web" && r.kind == "Service" && r.transformed_by == "to-dr"));
+
+    let status = migrate(
+        &source,
+        "shop",
+        "missing-rt",
+        "  clusterPair: remotecluster\n  namespaces: [shop]\n  transformSpecs: [nope]",
+        &stork,
+    )
+    .await;
+    assert_eq!(status.status, M::Failed);
+    assert!(status.reason.contains("ResourceTransformation nope not found in namespace shop"), "{}", status.reason);
+}

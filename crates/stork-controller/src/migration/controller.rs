@@ -1,7 +1,7 @@
 //! The Migration controller: validates (terminal `Failed` with a reason instead of Stork's silent
 //! retries), runs the engine, and reports stages, counts and a bounded per-resource list.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -81,6 +81,7 @@ async fn reconcile(guarded: Arc<DeserializeGuard<Migration>>, ctx: Arc<Context>)
 struct Validated {
     clients: Clients,
     namespaces: BTreeSet<String>,
+    transforms: HashMap<String, Vec<stork_api::TransformSpec>>,
 }
 
 async fn apply(migration: &Migration, ctx: &Context) -> Result<Action, Error> {
@@ -116,6 +117,8 @@ async fn apply(migration: &Migration, ctx: &Context) -> Result<Action, Error> {
         full,
         time: jiff::Zoned::now().strftime("%Y-%m-%d-%H%M%S").to_string(),
         concurrency: ctx.settings.migration_concurrency,
+        transforms: validated.transforms,
+        transform_name: migration.spec.transform_specs.first().cloned().unwrap_or_default(),
     };
     let processed = Arc::new(AtomicU64::new(0));
     let progress = spawn_progress(ctx, &namespace, &name, running.clone(), processed.clone());
@@ -240,7 +243,40 @@ async fn validate(migration: &Migration, namespace: &str, ctx: &Context) -> Resu
     } else {
         ready_pair(ctx, &ctx.settings.admin_namespace, &spec.admin_cluster_pair).await?
     };
-    Ok(Validated { clients: Clients { source: ctx.client.clone(), destination, cluster_destination }, namespaces })
+    let transforms = match spec.transform_specs.first() {
+        Some(rt) => load_transforms(ctx, rt, &namespaces).await?,
+        None => HashMap::new(),
+    };
+    Ok(Validated {
+        clients: Clients { source: ctx.client.clone(), destination, cluster_destination },
+        namespaces,
+        transforms,
+    })
+}
+
+/// The named ResourceTransformation must exist in every migrated namespace (as in Stork) and be valid.
+async fn load_transforms(
+    ctx: &Context,
+    name: &str,
+    namespaces: &BTreeSet<String>,
+) -> Result<HashMap<String, Vec<stork_api::TransformSpec>>, String> {
+    let mut out = HashMap::new();
+    for ns in namespaces {
+        let api: Api<stork_api::ResourceTransformation> = Api::namespaced(ctx.client.clone(), ns);
+        let rt = match api.get_opt(name).await {
+            Ok(Some(rt)) => rt,
+            Ok(None) => {
+                return Err(format!("ResourceTransformation {name} not found in namespace {ns} (spec.transformSpecs)"));
+            }
+            Err(e) => {
+                return Err(format!("cannot read ResourceTransformation {ns}/{name}: {}", stork_kube::error_chain(&e)));
+            }
+        };
+        let specs = rt.spec.specs.transform_specs;
+        super::resource_transform::validate(&specs).map_err(|e| format!("ResourceTransformation {ns}/{name}: {e}"))?;
+        out.insert(ns.clone(), specs);
+    }
+    Ok(out)
 }
 
 /// `namespaces` (existing ones; missing ones fail unless skipDeletedNamespaces) ∪ each selector's matches.

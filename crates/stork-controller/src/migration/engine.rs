@@ -14,6 +14,7 @@ use stork_api::{MigrationSpec, ResourceCounts, annotations as ann};
 
 use super::collect::{self, Collection, SourceObject};
 use super::fingerprint::{content_hash, drifted};
+use super::resource_transform;
 use super::select::TypeKey;
 use super::transform::{TransformOptions, annotate, prepare, without_node_ports};
 
@@ -31,6 +32,9 @@ pub struct Job {
     /// `stork.libopenstorage.org/migrationTime` value for objects written now.
     pub time: String,
     pub concurrency: usize,
+    /// ResourceTransformation rules per migrated namespace, and the transformation's name.
+    pub transforms: HashMap<String, Vec<stork_api::TransformSpec>>,
+    pub transform_name: String,
 }
 
 /// The clients a migration uses.
@@ -57,6 +61,8 @@ pub struct Entry {
     pub namespace: String,
     pub name: String,
     pub result: EntryResult,
+    /// Name of the ResourceTransformation that changed the object, if any.
+    pub transformed_by: String,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +83,7 @@ pub enum EngineError {
 
 /// A planned write.
 struct Work {
+    transformed_by: String,
     key: TypeKey,
     ar: ApiResource,
     namespace: String,
@@ -132,6 +139,11 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
             continue;
         };
         let mut desired = prepare(&source.key, &source.obj, &options);
+        let transformed = job
+            .transforms
+            .get(source.namespace())
+            .is_some_and(|specs| resource_transform::apply(specs, &source.key, &mut desired));
+        let transformed_by = if transformed { job.transform_name.clone() } else { String::new() };
         let hash = content_hash(&desired);
         annotate(&mut desired, &job.name, &job.namespace, &hash, &job.time);
         let existing =
@@ -145,11 +157,18 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
             }
         };
         if !needed {
-            outcome.push(source, EntryResult::Unchanged);
+            outcome.record(Entry {
+                key: source.key.clone(),
+                namespace: source.namespace().to_string(),
+                name: source.name().to_string(),
+                result: EntryResult::Unchanged,
+                transformed_by,
+            });
             processed.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         works.push(Work {
+            transformed_by,
             key: source.key.clone(),
             ar: ar.clone(),
             namespace: source.namespace().to_string(),
@@ -198,6 +217,7 @@ impl Outcome {
             namespace: source.namespace().to_string(),
             name: source.name().to_string(),
             result,
+            transformed_by: String::new(),
         });
     }
 
@@ -234,7 +254,7 @@ async fn apply_one(client: &kube::Client, work: Work) -> Entry {
         Err(kube::Error::Api(status)) => EntryResult::Failed(format!("Error applying resource: {}", status.message)),
         Err(e) => EntryResult::Failed(format!("Error applying resource: {}", stork_kube::error_chain(&e))),
     };
-    Entry { key: work.key, namespace: work.namespace, name: work.name, result }
+    Entry { key: work.key, namespace: work.namespace, name: work.name, result, transformed_by: work.transformed_by }
 }
 
 /// Namespaces are created when missing (labels and annotations copied); existing ones are left alone.
@@ -264,7 +284,13 @@ async fn ensure_namespaces(clients: &Clients, collection: &Collection, outcome: 
             Ok(_) => EntryResult::Created,
             Err(e) => EntryResult::Failed(format!("Error creating namespace: {}", stork_kube::error_chain(&e))),
         };
-        outcome.record(Entry { key, namespace: String::new(), name: name.to_string(), result });
+        outcome.record(Entry {
+            key,
+            namespace: String::new(),
+            name: name.to_string(),
+            result,
+            transformed_by: String::new(),
+        });
     }
 }
 
@@ -302,6 +328,7 @@ async fn apply_crds(clients: &Clients, collection: &Collection, outcome: &mut Ou
                 namespace: String::new(),
                 name: name.to_string(),
                 result: EntryResult::Unchanged,
+                transformed_by: String::new(),
             });
             continue;
         }
@@ -311,7 +338,13 @@ async fn apply_crds(clients: &Clients, collection: &Collection, outcome: &mut Ou
             Err(e) => EntryResult::Failed(format!("Error applying resource: {}", stork_kube::error_chain(&e))),
         };
         written |= !matches!(result, EntryResult::Failed(_));
-        outcome.record(Entry { key: key.clone(), namespace: String::new(), name: name.to_string(), result });
+        outcome.record(Entry {
+            key: key.clone(),
+            namespace: String::new(),
+            name: name.to_string(),
+            result,
+            transformed_by: String::new(),
+        });
     }
     written
 }
@@ -404,7 +437,13 @@ async fn purge(
             Err(kube::Error::Api(status)) if status.code == 404 => EntryResult::Purged,
             Err(e) => EntryResult::Failed(format!("Error purging resource: {}", stork_kube::error_chain(&e))),
         };
-        outcome.record(Entry { key: key.clone(), namespace: namespace.clone(), name: name.clone(), result });
+        outcome.record(Entry {
+            key: key.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            result,
+            transformed_by: String::new(),
+        });
     }
 }
 

@@ -4,6 +4,7 @@ pub mod collect;
 pub mod controller;
 pub mod engine;
 pub mod fingerprint;
+pub mod resource_transform;
 pub mod select;
 pub mod status;
 pub mod transform;

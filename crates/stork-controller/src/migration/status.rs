@@ -34,7 +34,7 @@ pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
         kind: entry.key.kind.clone(),
         status,
         reason,
-        transformed_by: String::new(),
+        transformed_by: entry.transformed_by.clone(),
     }
 }
 
@@ -90,7 +90,7 @@ mod tests {
             plural: "configmaps".into(),
             namespaced: true,
         };
-        Entry { key, namespace: "ns".into(), name: format!("cm-{i}"), result }
+        Entry { key, namespace: "ns".into(), name: format!("cm-{i}"), result, transformed_by: String::new() }
     }
 
     #[test]
