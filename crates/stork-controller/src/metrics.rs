@@ -16,6 +16,13 @@ pub struct ObjectLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MigrationLabels {
+    pub name: String,
+    pub namespace: String,
+    pub schedule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReconcileLabels {
     pub controller: String,
     pub result: String,
@@ -27,6 +34,10 @@ pub struct Metrics {
     storage_status: Family<ObjectLabels, Gauge>,
     reconciles: Family<ReconcileLabels, Counter>,
     leader: Gauge,
+    migration_status: Family<MigrationLabels, Gauge>,
+    migration_stage: Family<MigrationLabels, Gauge>,
+    migration_duration: Family<MigrationLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    migrated_objects: Family<ObjectLabels, Gauge>,
 }
 
 impl Metrics {
@@ -48,7 +59,41 @@ impl Metrics {
         );
         registry.register("stork_reconciles", "Reconciles by controller and result", reconciles.clone());
         registry.register("stork_leader", "1 while this replica holds the leader Lease", leader.clone());
-        Arc::new(Self { registry, scheduler_status, storage_status, reconciles, leader })
+        let migration_status = Family::<MigrationLabels, Gauge>::default();
+        let migration_stage = Family::<MigrationLabels, Gauge>::default();
+        let migration_duration = Family::<MigrationLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        let migrated_objects = Family::<ObjectLabels, Gauge>::default();
+        registry.register(
+            "stork_migration_status",
+            "Migration status (0 '', 1 Pending, 2 InProgress, 3 Failed, 4 PartialSuccess, 5 Successful)",
+            migration_status.clone(),
+        );
+        registry.register(
+            "stork_migration_stage",
+            "Migration stage (0 '', 1 PreExecRule, 2 PostExecRule, 3 Volumes, 4 Applications, 5 Final)",
+            migration_stage.clone(),
+        );
+        registry.register(
+            "stork_migration_duration",
+            "Seconds from creation to the end of a finished migration",
+            migration_duration.clone(),
+        );
+        registry.register(
+            "stork_migration_objects_written",
+            "Objects created or updated on the destination by the last run",
+            migrated_objects.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            scheduler_status,
+            storage_status,
+            reconciles,
+            leader,
+            migration_status,
+            migration_stage,
+            migration_duration,
+            migrated_objects,
+        })
     }
 
     pub fn set_pair_status(
@@ -67,6 +112,51 @@ impl Metrics {
         let labels = ObjectLabels { name: name.to_string(), namespace: namespace.to_string() };
         self.scheduler_status.remove(&labels);
         self.storage_status.remove(&labels);
+    }
+
+    pub fn set_migration(
+        &self,
+        namespace: &str,
+        name: &str,
+        schedule: &str,
+        status: &stork_api::MigrationStatus,
+        elapsed: Option<std::time::Duration>,
+    ) {
+        let labels = MigrationLabels { name: name.into(), namespace: namespace.into(), schedule: schedule.into() };
+        let status_value = match status.status {
+            stork_api::MigrationStatusType::Initial => 0,
+            stork_api::MigrationStatusType::Pending => 1,
+            stork_api::MigrationStatusType::InProgress => 2,
+            stork_api::MigrationStatusType::Failed => 3,
+            stork_api::MigrationStatusType::PartialSuccess => 4,
+            stork_api::MigrationStatusType::Successful => 5,
+            stork_api::MigrationStatusType::Purged => 6,
+        };
+        let stage_value = match status.stage {
+            stork_api::MigrationStage::Initial => 0,
+            stork_api::MigrationStage::PreExecRule => 1,
+            stork_api::MigrationStage::PostExecRule => 2,
+            stork_api::MigrationStage::Volumes => 3,
+            stork_api::MigrationStage::Applications => 4,
+            stork_api::MigrationStage::Final => 5,
+        };
+        self.migration_status.get_or_create(&labels).set(status_value);
+        self.migration_stage.get_or_create(&labels).set(stage_value);
+        if let Some(elapsed) = elapsed {
+            self.migration_duration.get_or_create(&labels).set(elapsed.as_secs_f64());
+        }
+        if let Some(counts) = &status.resource_counts {
+            let object = ObjectLabels { name: name.into(), namespace: namespace.into() };
+            self.migrated_objects.get_or_create(&object).set((counts.created + counts.updated) as i64);
+        }
+    }
+
+    pub fn forget_migration(&self, namespace: &str, name: &str, schedule: &str) {
+        let labels = MigrationLabels { name: name.into(), namespace: namespace.into(), schedule: schedule.into() };
+        self.migration_status.remove(&labels);
+        self.migration_stage.remove(&labels);
+        self.migration_duration.remove(&labels);
+        self.migrated_objects.remove(&ObjectLabels { name: name.into(), namespace: namespace.into() });
     }
 
     pub fn reconciled(&self, controller: &str, result: &str) {

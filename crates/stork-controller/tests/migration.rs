@@ -32,6 +32,15 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
     assert_eq!(counts.failed, 0);
     assert_eq!(counts.created, counts.total, "{counts:?}");
     assert_eq!(status.migration_type, "Incremental");
+    let (_, metrics) = stork.get("/metrics").expect("metrics");
+    assert!(
+        metrics.contains(r#"stork_migration_status{name="first",namespace="kube-system",schedule=""} 5"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"stork_migration_stage{name="first",namespace="kube-system",schedule=""} 5"#),
+        "{metrics}"
+    );
 
     // Workloads are idle, with the source's replicas remembered in Stork's annotation.
     let web = kget(&destination, Some("shop"), "deployment", "web").expect("deployment web");
@@ -247,6 +256,11 @@ async fn invalid_migrations_fail_with_a_reason() {
             "spec.selectors has an invalid label",
         ),
         ("empty-pair", "  namespaces: [shop]", "spec.clusterPair is empty"),
+        (
+            "pre-rule",
+            "  clusterPair: remotecluster\n  namespaces: [shop]\n  preExecRule: quiesce",
+            "spec.preExecRule (quiesce) is not supported",
+        ),
     ];
     for (name, spec, expected) in cases {
         let status = migrate(&source, "shop", name, spec, &stork).await;

@@ -70,7 +70,10 @@ async fn reconcile(guarded: Arc<DeserializeGuard<Migration>>, ctx: Arc<Context>)
     finalizer(&api, FINALIZER, Arc::new(migration), |event| async {
         match event {
             FinalizerEvent::Apply(m) => apply(&m, &ctx).await,
-            FinalizerEvent::Cleanup(_) => Ok(Action::await_change()),
+            FinalizerEvent::Cleanup(m) => {
+                ctx.metrics.forget_migration(&m.namespace().unwrap_or_default(), &m.name_any(), &schedule_of(&m));
+                Ok(Action::await_change())
+            }
         }
     })
     .await
@@ -84,13 +87,16 @@ struct Validated {
     transforms: HashMap<String, Vec<stork_api::TransformSpec>>,
 }
 
-async fn apply(migration: &Migration, ctx: &Context) -> Result<Action, Error> {
-    let status = migration.status.clone().unwrap_or_default();
-    if status.stage == MigrationStage::Final {
+async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
+    let namespace = cached.namespace().ok_or(Error::NoNamespace)?;
+    let name = cached.name_any();
+    // The cache may not have seen our own Final status yet; a finished migration must never run twice.
+    let api: Api<Migration> = Api::namespaced(ctx.client.clone(), &namespace);
+    let Some(fresh) = api.get_opt(&name).await? else { return Ok(Action::await_change()) };
+    let migration = &fresh;
+    if migration.status.as_ref().is_some_and(|s| s.stage == MigrationStage::Final) {
         return Ok(Action::await_change());
     }
-    let namespace = migration.namespace().ok_or(Error::NoNamespace)?;
-    let name = migration.name_any();
     let started = Instant::now();
     let validated = match validate(migration, &namespace, ctx).await {
         Ok(v) => v,
@@ -108,6 +114,7 @@ async fn apply(migration: &Migration, ctx: &Context) -> Result<Action, Error> {
         ..Default::default()
     };
     write_status(ctx, &namespace, &name, &running).await?;
+    ctx.metrics.set_migration(&namespace, &name, &schedule_of(migration), &running, None);
 
     let job = Job {
         name: name.clone(),
@@ -175,6 +182,7 @@ async fn apply(migration: &Migration, ctx: &Context) -> Result<Action, Error> {
     running.finish_timestamp = Some(now());
     running.resource_migration_finish_timestamp = running.finish_timestamp.clone();
     write_status(ctx, &namespace, &name, &running).await?;
+    ctx.metrics.set_migration(&namespace, &name, &schedule_of(migration), &running, Some(elapsed));
     let message = format!(
         "{} migration {}: {} created, {} updated, {} unchanged, {} failed, {} purged in {}",
         running.migration_type,
@@ -212,6 +220,14 @@ async fn validate(migration: &Migration, namespace: &str, ctx: &Context) -> Resu
         return Err(
             "spec.namespaces is empty: list the namespaces to migrate (or use spec.namespaceSelectors)".to_string()
         );
+    }
+    for (field, rule) in [("preExecRule", &spec.pre_exec_rule), ("postExecRule", &spec.post_exec_rule)] {
+        if !rule.is_empty() {
+            return Err(format!(
+                "spec.{field} ({rule}) is not supported by stork-rs yet: Rules run commands in application pods; \
+                 remove it and quiesce the application another way"
+            ));
+        }
     }
     if spec.transform_specs.len() > 1 {
         return Err(
@@ -363,6 +379,7 @@ async fn finish_failed(ctx: &Context, migration: &Migration, reason: &str) -> Re
         ..Default::default()
     };
     write_status(ctx, &namespace, &name, &status).await?;
+    ctx.metrics.set_migration(&namespace, &name, &schedule_of(migration), &status, None);
     tracing::warn!(migration = %format!("{namespace}/{name}"), %reason, "migration failed");
     publish(ctx, migration, true, "Failed", reason).await;
     Ok(())
@@ -449,6 +466,11 @@ async fn publish(ctx: &Context, migration: &Migration, warning: bool, reason: &s
     if let Err(e) = ctx.recorder.publish(&event, &migration.object_ref(&())).await {
         tracing::warn!(error = %e, "cannot publish event");
     }
+}
+
+/// The schedule that created the migration (its owner), for metrics labels as Stork.
+fn schedule_of(migration: &Migration) -> String {
+    migration.owner_references().last().map(|o| o.name.clone()).unwrap_or_default()
 }
 
 fn now() -> Time {
