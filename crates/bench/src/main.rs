@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let mut cmd = Command::new(&stork);
     cmd.arg(format!("--kubeconfig={}", source.kubeconfig_path().display()))
         .args(["--http-address=127.0.0.1:0", "--leader-elect=false"])
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn,stork::migration=info");
     let controller = Proc::spawn("stork", cmd, &log, Lifetime::WithParent)?;
     pair(&source, &destination).await?;
 
@@ -79,6 +79,12 @@ async fn main() -> anyhow::Result<()> {
         "destination write requests: full migration {writes_full}, no-change re-migration {writes_again} (all clients)"
     );
     println!("controller peak RSS              = {} MiB", peak / 1024);
+    println!("\nphases reported by the controller:");
+    for line in std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains("phases=")) {
+        let migration = line.split("migration=").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("?");
+        let phases = line.split("phases=").nth(1).and_then(|r| r.split(" migration=").next()).unwrap_or("?");
+        println!("  {migration}: {}", phases.trim_matches('"'));
+    }
     drop(controller);
     Ok(())
 }

@@ -1,13 +1,21 @@
 //! Command tree and flags. Names, short flags and defaults follow Stork's storkctl (cobra), so existing
 //! scripts keep working; positional names are collected as lists and counted by the commands themselves,
 //! because Stork reports a wrong count with its own `error:` message rather than a usage error.
+//! Boolean flags behave like cobra's: given alone they mean true, a value must be attached with `=`
+//! (`--includeVolumes=false`), and Go's `strconv.ParseBool` spellings are accepted.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "storkctl", version, about = "storkctl manages Stork resources (ClusterPairs)", max_term_width = 120)]
+#[command(
+    name = "storkctl",
+    version,
+    about = "storkctl manages Stork resources (ClusterPairs, Migrations)",
+    max_term_width = 120
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -56,11 +64,16 @@ pub enum Command {
     Generate(GenerateResource),
 }
 
+// Parsed once per process, like `Command` above.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum CreateResource {
     /// Create a ClusterPair on the source cluster and, unless -u, the reverse one on the destination
     #[command(name = "clusterpair", visible_alias = "clusterpairs")]
     ClusterPair(CreateClusterPairArgs),
+    /// Start a migration
+    #[command(name = "migrations", visible_alias = "migration")]
+    Migration(CreateMigrationArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +81,9 @@ pub enum GetResource {
     /// Get ClusterPairs
     #[command(name = "clusterpair", visible_aliases = ["clusterpairs", "cp"])]
     ClusterPair(GetClusterPairArgs),
+    /// Get migration resources
+    #[command(name = "migrations", visible_alias = "migration")]
+    Migration(GetMigrationArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +91,9 @@ pub enum DeleteResource {
     /// Delete ClusterPairs
     #[command(name = "clusterpair", visible_aliases = ["clusterpairs", "cp"])]
     ClusterPair(DeleteClusterPairArgs),
+    /// Delete migration resources
+    #[command(name = "migrations", visible_alias = "migration")]
+    Migration(DeleteMigrationArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +108,7 @@ pub struct GetClusterPairArgs {
     /// Names of the ClusterPairs (all in the namespace when none)
     pub names: Vec<String>,
     /// List ClusterPairs of every namespace
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub all_namespaces: bool,
 }
 
@@ -97,6 +116,99 @@ pub struct GetClusterPairArgs {
 pub struct DeleteClusterPairArgs {
     /// Names of the ClusterPairs to delete
     pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateMigrationArgs {
+    /// Name of the Migration
+    pub names: Vec<String>,
+    /// ClusterPair name for migration
+    #[arg(short = 'c', long = "clusterPair", value_name = "NAME", default_value = "", hide_default_value = true)]
+    pub cluster_pair: String,
+    /// Comma separated list of namespaces to migrate
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub namespaces: Vec<String>,
+    /// Include resources in the migration
+    #[arg(
+        short = 'r',
+        long = "includeResources",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "true",
+        value_parser = go_bool
+    )]
+    pub include_resources: bool,
+    /// Include volumes in the migration
+    #[arg(
+        long = "includeVolumes",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "true",
+        value_parser = go_bool
+    )]
+    pub include_volumes: bool,
+    /// Start applications on the destination cluster after migration (NB: the Migration's own default is false)
+    #[arg(
+        short = 'a',
+        long = "startApplications",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "true",
+        value_parser = go_bool
+    )]
+    pub start_applications: bool,
+    /// Rule to run before executing migration
+    #[arg(long = "preExecRule", value_name = "RULE", default_value = "", hide_default_value = true)]
+    pub pre_exec_rule: String,
+    /// Rule to run after executing migration
+    #[arg(long = "postExecRule", value_name = "RULE", default_value = "", hide_default_value = true)]
+    pub post_exec_rule: String,
+    /// Wait for migration to complete
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub wait: bool,
+    /// Validate migration params before starting migration (creates nothing)
+    #[arg(
+        long = "dry-run",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = go_bool
+    )]
+    pub dry_run: bool,
+    /// Validate the Migration spec in this YAML or JSON file (creates nothing; other flags are ignored)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// --wait: time between two reads of the Migration (Stork: 30s)
+    #[arg(long, hide = true, env = "STORKCTL_WAIT_POLL_INTERVAL", default_value = "30s", value_parser = go_duration)]
+    pub wait_poll_interval: Duration,
+    /// --wait: time before the first read, so the first line is rarely blank (Stork: 5s)
+    #[arg(long, hide = true, env = "STORKCTL_WAIT_INITIAL_DELAY", default_value = "5s", value_parser = go_duration)]
+    pub wait_initial_delay: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct GetMigrationArgs {
+    /// Names of the Migrations (all in the namespace when none)
+    pub names: Vec<String>,
+    /// Name of the cluster pair for which to list migrations
+    #[arg(short = 'c', long = "clusterpair", alias = "clusterPair", value_name = "NAME")]
+    pub cluster_pair: Option<String>,
+    /// List Migrations of every namespace
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteMigrationArgs {
+    /// Names of the Migrations to delete
+    pub names: Vec<String>,
+    /// Name of the ClusterPair for which to delete ALL migrations (names are then ignored)
+    #[arg(short = 'c', long = "clusterPair", alias = "clusterpair", value_name = "NAME")]
+    pub cluster_pair: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -131,7 +243,8 @@ pub struct CreateClusterPairArgs {
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "true",
-        default_value = "false"
+        default_value = "false",
+        value_parser = go_bool
     )]
     pub unidirectional: bool,
     /// Rancher project mappings as comma-separated source=destination pairs (reversed for the reverse pair)
@@ -183,7 +296,7 @@ pub struct StorageDriverArgs {
     #[arg(long)]
     pub s3_storage_class: Option<String>,
     /// Disable SSL for the object store (storage driver only)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub disable_ssl: Option<bool>,
     /// Azure account name (storage driver only)
     #[arg(long)]
@@ -249,6 +362,47 @@ impl StorageDriverArgs {
     }
 }
 
+/// Go's `strconv.ParseBool`, which cobra uses for boolean flags.
+pub fn go_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        other => Err(format!("strconv.ParseBool: parsing {other:?}: invalid syntax")),
+    }
+}
+
+/// A non-negative Go duration (`time.ParseDuration`): decimal numbers with units ns, us, µs, ms, s, m, h,
+/// possibly several (`1m30s`); a bare `0` is allowed.
+pub fn go_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid duration {text:?}");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(invalid)?;
+        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+        rest = &rest[number_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        total += number * seconds_per_unit;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| invalid())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +431,84 @@ mod tests {
         assert_eq!(args.mode, "sync-dr");
         assert_eq!(args.storage.given(), ["--disable-ssl"]);
         assert_eq!(cli.global.namespace, "x");
+    }
+
+    #[test]
+    fn migration_flags_follow_stork() {
+        let cli = Cli::try_parse_from(["storkctl", "create", "migration", "m", "-c", "cp", "--namespaces", "a,b"])
+            .expect("parse");
+        let Command::Create(CreateResource::Migration(args)) = cli.command else { panic!("not create migration") };
+        assert_eq!(args.names, ["m"]);
+        assert_eq!(args.cluster_pair, "cp");
+        assert_eq!(args.namespaces, ["a", "b"]);
+        assert!(args.include_resources && args.include_volumes && args.start_applications, "CLI defaults are true");
+        assert!(!args.wait && !args.dry_run && args.file.is_none());
+        assert_eq!(args.wait_poll_interval, Duration::from_secs(30));
+        assert_eq!(args.wait_initial_delay, Duration::from_secs(5));
+
+        let cli = Cli::try_parse_from([
+            "storkctl",
+            "create",
+            "migrations",
+            "m",
+            "--clusterPair=cp",
+            "--namespaces",
+            "a",
+            "--namespaces=b,c",
+            "-r=false",
+            "--includeVolumes=0",
+            "-a=F",
+            "--preExecRule",
+            "pre",
+            "--postExecRule=post",
+            "--wait",
+            "--wait-poll-interval=250ms",
+            "--wait-initial-delay",
+            "0",
+        ])
+        .expect("parse");
+        let Command::Create(CreateResource::Migration(args)) = cli.command else { panic!("not create migration") };
+        assert_eq!(args.namespaces, ["a", "b", "c"], "repeated --namespaces append, as cobra's StringSlice");
+        assert!(!args.include_resources && !args.include_volumes && !args.start_applications);
+        assert_eq!((args.pre_exec_rule.as_str(), args.post_exec_rule.as_str()), ("pre", "post"));
+        assert!(args.wait);
+        assert_eq!(args.wait_poll_interval, Duration::from_millis(250));
+        assert_eq!(args.wait_initial_delay, Duration::ZERO);
+
+        // A cobra bool never takes a separate value: "false" would be a second name.
+        let cli =
+            Cli::try_parse_from(["storkctl", "create", "migration", "m", "--includeVolumes", "false"]).expect("parse");
+        let Command::Create(CreateResource::Migration(args)) = cli.command else { panic!("not create migration") };
+        assert_eq!(args.names, ["m", "false"]);
+        assert!(args.include_volumes);
+        assert!(Cli::try_parse_from(["storkctl", "create", "migration", "m", "-r=maybe"]).is_err());
+
+        let cli = Cli::try_parse_from(["storkctl", "get", "migration", "-c", "cp", "--all-namespaces"]).expect("parse");
+        let Command::Get(GetResource::Migration(args)) = cli.command else { panic!("not get migration") };
+        assert_eq!(args.cluster_pair.as_deref(), Some("cp"));
+        assert!(args.all_namespaces);
+        let cli = Cli::try_parse_from(["storkctl", "delete", "migrations", "-c", "cp"]).expect("parse");
+        let Command::Delete(DeleteResource::Migration(args)) = cli.command else { panic!("not delete migration") };
+        assert_eq!(args.cluster_pair.as_deref(), Some("cp"));
+        assert!(args.names.is_empty());
+    }
+
+    #[test]
+    fn go_values() {
+        for yes in ["1", "t", "T", "true", "TRUE", "True"] {
+            assert_eq!(go_bool(yes), Ok(true));
+        }
+        for no in ["0", "f", "F", "false", "FALSE", "False"] {
+            assert_eq!(go_bool(no), Ok(false));
+        }
+        assert!(go_bool("yes").is_err());
+        assert_eq!(go_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(go_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(go_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(go_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(go_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "5", "s", "-1s", "1x", "1.2.3s"] {
+            assert!(go_duration(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -7,8 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
-use kube::core::TypeMeta;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use stork_api::{
     ClusterPair, ClusterPairSpec, ClusterPairStatus, OPTION_MODE, OPTION_PLACEHOLDER, PairKubeconfig, PlatformOptions,
@@ -20,6 +19,7 @@ use crate::cli::{
     CreateClusterPairArgs, DeleteClusterPairArgs, GenerateClusterPairArgs, GetClusterPairArgs, GlobalArgs,
 };
 use crate::client::{self, ClientError};
+use crate::objects;
 use crate::printer::{self, OutputFormat};
 use crate::validation;
 
@@ -51,8 +51,6 @@ pub enum ClusterPairError {
         .0.join(", ")
     )]
     NeedsStorageDriver(Vec<&'static str>),
-    #[error("a resource cannot be retrieved by name across all namespaces")]
-    NamesAcrossNamespaces,
 }
 
 fn resource() -> ApiResource {
@@ -167,50 +165,11 @@ pub async fn create(global: &GlobalArgs, args: &CreateClusterPairArgs, out: &mut
 /// `storkctl get clusterpair`.
 pub async fn get(global: &GlobalArgs, args: &GetClusterPairArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let format: OutputFormat = global.output.as_deref().unwrap_or_default().parse()?;
-    if args.all_namespaces && !args.names.is_empty() {
-        return Err(ClusterPairError::NamesAcrossNamespaces.into());
-    }
+    objects::check_names(&args.names, args.all_namespaces)?;
     let client = client::from_flags(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
-    let ar = resource();
-    let mut objects = Vec::new();
-    if args.names.is_empty() {
-        let api: Api<DynamicObject> = if args.all_namespaces {
-            Api::all_with(client, &ar)
-        } else {
-            Api::namespaced_with(client, &global.namespace, &ar)
-        };
-        objects = api.list(&ListParams::default()).await?.items;
-        // Stork walks namespaces in name order; etcd's key order differs when one namespace name is a
-        // prefix of another followed by a character below '/' (e.g. "test-x" before "test").
-        objects.sort_by(|a, b| {
-            (a.metadata.namespace.as_deref(), a.metadata.name.as_deref())
-                .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
-        });
-    } else {
-        let api: Api<DynamicObject> = Api::namespaced_with(client, &global.namespace, &ar);
-        for name in &args.names {
-            objects.push(api.get(name).await?);
-        }
-    }
-    let values: Vec<Value> = objects.into_iter().map(|o| printable(o, &ar)).collect::<Result<_, _>>()?;
-
-    match format {
-        OutputFormat::Table if values.is_empty() => writeln!(out, "{}", printer::NO_RESOURCES)?,
-        OutputFormat::Table => {
-            let tz = TimeZone::system();
-            out.write_all(printer::format_table(&table_rows(&values, args.all_namespaces, &tz)).as_bytes())?
-        }
-        OutputFormat::Yaml | OutputFormat::Json => {
-            // One name asked for prints the object itself; anything else is a List, as with kubectl.
-            let value = match (args.names.len(), values.as_slice()) {
-                (1, [single]) => single.clone(),
-                _ => printer::list(values),
-            };
-            let text = if format == OutputFormat::Json { printer::to_json(&value)? } else { printer::to_yaml(&value)? };
-            out.write_all(text.as_bytes())?;
-        }
-    }
-    Ok(())
+    let values = objects::fetch(client, &resource(), &global.namespace, &args.names, args.all_namespaces).await?;
+    let tz = TimeZone::system();
+    objects::print(out, format, values, args.names.len(), |values| table_rows(values, args.all_namespaces, &tz))
 }
 
 /// `storkctl delete clusterpair`.
@@ -230,11 +189,7 @@ pub async fn delete(global: &GlobalArgs, args: &DeleteClusterPairArgs, out: &mut
 /// Header and one row per pair. Fields are read leniently: a pair whose status holds something other
 /// than Stork's strings still gets a row instead of failing the whole listing.
 pub fn table_rows(pairs: &[Value], all_namespaces: bool, tz: &TimeZone) -> Vec<Vec<String>> {
-    let text = |v: &Value, pointer: &str| match v.pointer(pointer) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
-        _ => String::new(),
-    };
+    let text = printer::cell;
     let mut header = vec!["NAME", "STORAGE-STATUS", "SCHEDULER-STATUS", "CREATED"];
     if all_namespaces {
         header.insert(0, "NAMESPACE");
@@ -253,13 +208,6 @@ pub fn table_rows(pairs: &[Value], all_namespaces: bool, tz: &TimeZone) -> Vec<V
         rows.push(row);
     }
     rows
-}
-
-/// The object as `-o yaml|json` shows it: with apiVersion/kind, without managedFields (as kubectl).
-fn printable(mut obj: DynamicObject, ar: &ApiResource) -> Result<Value, serde_json::Error> {
-    obj.types = Some(TypeMeta { api_version: ar.api_version.clone(), kind: ar.kind.clone() });
-    obj.metadata.managed_fields = None;
-    serde_json::to_value(obj)
 }
 
 fn mode_options(mode: &str) -> Result<BTreeMap<String, String>, ClusterPairError> {

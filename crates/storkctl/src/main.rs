@@ -1,12 +1,15 @@
-//! storkctl: Stork's command-line client (ClusterPair commands), output-compatible with Stork's storkctl.
+//! storkctl: Stork's command-line client (ClusterPair and Migration commands), output-compatible with
+//! Stork's storkctl.
 
 mod cli;
 mod client;
 mod clusterpair;
+mod migration;
+mod objects;
 mod printer;
 mod validation;
 
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,8 +28,10 @@ fn main() -> ExitCode {
         }
     };
     let stdout = std::io::stdout();
+    // `--wait` shows a live progress line to a person, and Stork's plain lines to pipes and files.
+    let interactive = stdout.is_terminal();
     let mut out = stdout.lock();
-    let result = run(&cli, &mut out);
+    let result = run(&cli, &mut out, interactive);
     let flushed = out.flush();
     match result.and(flushed.map_err(anyhow::Error::from)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,7 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+fn run(cli: &Cli, out: &mut dyn Write, interactive: bool) -> anyhow::Result<()> {
     let global = &cli.global;
     let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build();
     match &cli.command {
@@ -49,6 +54,11 @@ fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Delete(DeleteResource::ClusterPair(args)) => {
             runtime()?.block_on(clusterpair::delete(global, args, out))
         }
+        Command::Create(CreateResource::Migration(args)) => {
+            runtime()?.block_on(migration::create(global, args, out, interactive))
+        }
+        Command::Get(GetResource::Migration(args)) => runtime()?.block_on(migration::get(global, args, out)),
+        Command::Delete(DeleteResource::Migration(args)) => runtime()?.block_on(migration::delete(global, args, out)),
     }
 }
 

@@ -1,7 +1,6 @@
 //! storkctl against real kube-apiservers (testenv): get/delete output byte for byte with real
 //! creation timestamps, generate piped into kubectl, and create clusterpair across two clusters.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use assert_cmd::Command;
@@ -9,73 +8,18 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use serde_json::{Value, json};
-use stork_api::{ClusterPair, ClusterPairSpec, ClusterPairStatusType, KubeCluster, KubeContext, PairKubeconfig};
+use stork_api::{ClusterPair, ClusterPairStatusType};
 use stork_kube::pair_config::{RemoteTimeouts, client_config_for_pair};
 use testenv::TestCluster;
 
-/// A zone with an abbreviation that differs from UTC, so a wrong zone cannot pass.
-const TZ: &str = "America/Los_Angeles";
+mod common;
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn storkctl<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(kubeconfig: &Path, args: &[S]) -> Run {
-    let out = Command::cargo_bin("storkctl")
-        .expect("storkctl binary")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .env("TZ", TZ)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("run storkctl");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(kubeconfig: &Path, args: &[S]) -> String {
-    let r = storkctl(kubeconfig, args);
-    assert_eq!(r.code, Some(0), "storkctl {args:?} failed: {}", r.stderr);
-    assert_eq!(r.stderr, "", "storkctl {args:?} wrote to stderr");
-    r.stdout
-}
-
-fn fails<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(kubeconfig: &Path, args: &[S], stderr: &str) {
-    let r = storkctl(kubeconfig, args);
-    assert_eq!(r.stderr, stderr, "stderr of storkctl {args:?}");
-    assert_eq!(r.code, Some(1), "exit code of storkctl {args:?}");
-    assert_eq!(r.stdout, "", "stdout of storkctl {args:?}");
-}
+use common::{fails, minimal_pair, ok, rfc822_by_date};
 
 /// The CREATED cell for `pair`, computed by coreutils `date` (an independent RFC822 formatter).
 async fn created_cell(api: &Api<ClusterPair>, name: &str) -> String {
     let pair = api.get(name).await.expect("get pair");
-    let seconds = pair.metadata.creation_timestamp.expect("apiserver sets creationTimestamp").0.as_second();
-    let out = std::process::Command::new("date")
-        .arg("-d")
-        .arg(format!("@{seconds}"))
-        .arg("+%d %b %y %H:%M %Z")
-        .env("TZ", TZ)
-        .env("LC_ALL", "C")
-        .output()
-        .expect("date");
-    assert!(out.status.success(), "date failed");
-    let cell = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
-    assert_eq!(cell.len(), 19, "RFC822 with a 3-letter zone: {cell:?}");
-    cell
-}
-
-fn minimal_pair(name: &str) -> ClusterPair {
-    let mut config = PairKubeconfig { current_context: "ctx".into(), ..Default::default() };
-    config.clusters.insert("c".into(), KubeCluster { server: "https://127.0.0.1:1".into(), ..Default::default() });
-    config.contexts.insert("ctx".into(), KubeContext { cluster: "c".into(), ..Default::default() });
-    ClusterPair::new(name, ClusterPairSpec { config, ..Default::default() })
+    rfc822_by_date(pair.metadata.creation_timestamp.expect("apiserver sets creationTimestamp").0.as_second())
 }
 
 async fn create_pair(client: &kube::Client, ns: &str, name: &str) -> Api<ClusterPair> {
@@ -164,7 +108,7 @@ async fn get_generate_and_delete_on_a_real_apiserver() {
         .expect("storkctl")
         .args(["get", "clusterpair", "-n", "test"])
         .env("KUBECONFIG", kc)
-        .env("TZ", TZ)
+        .env("TZ", common::TZ)
         .output()
         .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout), ok(kc, &["get", "clusterpair", "-n", "test"]));

@@ -250,6 +250,108 @@ fn usage_errors_exit_1() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// migrations (§8.2 item 11 and 16): argument errors come before any cluster is needed
+
+const NO_KUBECONFIG: &str =
+    "no kubeconfig found: pass --kubeconfig, set KUBECONFIG or create ~/.kube/config (or run inside a cluster)";
+
+#[test]
+fn create_migration_needs_exactly_one_name() {
+    assert_error(&["create", "migrations"], "exactly one name needs to be provided for migration name");
+    assert_error(
+        &["create", "migration", "a", "b", "-c", "cp", "--namespaces", "ns"],
+        "exactly one name needs to be provided for migration name",
+    );
+}
+
+#[test]
+fn create_migration_needs_a_cluster_pair() {
+    assert_error(&["create", "migrations", "migration1"], "ClusterPair name needs to be provided for migration");
+    assert_error(
+        &["create", "migrations", "migration1", "--namespaces", "ns", "-c="],
+        "ClusterPair name needs to be provided for migration",
+    );
+}
+
+#[test]
+fn create_migration_needs_a_namespace() {
+    assert_error(
+        &["create", "migrations", "-c", "clusterPair1", "migration1"],
+        "need to provide atleast one namespace to migrate",
+    );
+    assert_error(
+        &["create", "migrations", "-c", "clusterPair1", "migration1", "--namespaces", ""],
+        "need to provide atleast one namespace to migrate",
+    );
+}
+
+#[test]
+fn create_migration_validates_in_stork_order() {
+    // Name count before the pair, the pair before the namespaces, all before the kubeconfig.
+    assert_error(&["create", "migrations", "a", "b"], "exactly one name needs to be provided for migration name");
+    assert_error(
+        &["create", "migrations", "m", "--namespaces", "ns"],
+        "ClusterPair name needs to be provided for migration",
+    );
+    assert_error(&["create", "migrations", "m", "-c", "cp", "--namespaces", "ns"], NO_KUBECONFIG);
+    assert_error(&["create", "migrations", "m", "-c", "cp", "--namespaces", "ns", "--dry-run"], NO_KUBECONFIG);
+    // A cobra bool takes its value only with "=": "false" here is a second name.
+    assert_error(
+        &["create", "migrations", "m", "-c", "cp", "--namespaces", "ns", "--includeVolumes", "false"],
+        "exactly one name needs to be provided for migration name",
+    );
+}
+
+#[test]
+fn create_migration_from_a_file_skips_the_other_checks() {
+    let home = tempfile::tempdir().expect("home");
+    let missing = home.path().join("missing.yaml");
+    let missing = missing.to_str().expect("utf-8");
+    // No name, no pair, no namespaces: -f is looked at first, as in Stork.
+    let r = run_in(home.path(), &["create", "migration", "-f", missing], &[]);
+    assert_eq!(r.stderr, format!("error: error opening file {missing}: open {missing}: no such file or directory\n"));
+    assert_eq!((r.code, r.stdout.as_str()), (Some(1), ""));
+
+    let file = home.path().join("m.yaml");
+    std::fs::write(&file, "metadata:\n  name: m\nspec:\n  clusterPair: cp\n").expect("write");
+    let file = file.to_str().expect("utf-8");
+    let r = run_in(home.path(), &["create", "migration", "--file", file, "-n", ""], &[]);
+    assert_eq!(r.stderr, "error: empty namespace given\n");
+    let r = run_in(home.path(), &["create", "migration", "-f", file], &[]);
+    assert_eq!(r.stderr, format!("error: {NO_KUBECONFIG}\n"), "a readable spec then needs the cluster");
+}
+
+#[test]
+fn get_migration_argument_errors() {
+    assert_error(&["get", "migrations", "-o", "wide"], "unsupported output type wide");
+    assert_error(
+        &["get", "migration", "m", "--all-namespaces"],
+        "a resource cannot be retrieved by name across all namespaces",
+    );
+    assert_error(&["get", "migrations", "-c", "cp"], NO_KUBECONFIG);
+}
+
+#[test]
+fn delete_migration_needs_a_name_or_a_pair() {
+    assert_error(&["delete", "migrations"], "at least one argument needs to be provided for migration name");
+    assert_error(&["delete", "migration", "-c="], "at least one argument needs to be provided for migration name");
+    assert_error(&["delete", "migrations", "-c", "cp"], NO_KUBECONFIG);
+}
+
+#[test]
+fn migration_usage_errors_exit_1() {
+    let r = run(&["create", "migration", "m", "--includeResources=maybe"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("strconv.ParseBool: parsing \"maybe\": invalid syntax"), "{}", r.stderr);
+    let r = run(&["create", "migrations", "--help"]);
+    assert_eq!(r.code, Some(0));
+    for flag in ["--clusterPair", "--namespaces", "--includeResources", "--startApplications", "--wait", "--dry-run"] {
+        assert!(r.stdout.contains(flag), "{flag} in {}", r.stdout);
+    }
+    assert!(!r.stdout.contains("wait-poll-interval"), "test-only flags stay hidden");
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // generate clusterpair
 
 /// A kubeconfig whose credentials live in files referenced by relative paths (as kubeadm's and many

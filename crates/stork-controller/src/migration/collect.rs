@@ -137,9 +137,14 @@ pub async fn collect(
 
     let by_plural: BTreeMap<(String, String), (TypeKey, ApiResource)> =
         types.iter().map(|(k, ar)| ((k.group.clone(), k.plural.clone()), (k.clone(), ar.clone()))).collect();
-    collection.namespaces = read_namespaces(client, &by_plural, namespaces).await?;
-    collection.cluster_objects = cluster_scoped(client, &by_plural, &collection.objects, namespaces).await?;
-    collection.crds = crds_for(client, &by_plural, &collection.objects).await?;
+    let (ns, cluster, crds) = tokio::join!(
+        read_namespaces(client, &by_plural, namespaces),
+        cluster_scoped(client, &by_plural, &collection.objects, namespaces),
+        crds_for(client, &by_plural, &collection.objects),
+    );
+    collection.namespaces = ns?;
+    collection.cluster_objects = cluster?;
+    collection.crds = crds?;
     Ok(collection)
 }
 

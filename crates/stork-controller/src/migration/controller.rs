@@ -98,6 +98,7 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let started = Instant::now();
+    let validating = Instant::now();
     let validated = match validate(migration, &namespace, ctx).await {
         Ok(v) => v,
         Err(reason) => {
@@ -105,6 +106,7 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::await_change());
         }
     };
+    let validated_in = validating.elapsed();
     let full = migration.annotations().get(MIGRATION_TYPE_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("full"));
     let mut running = MigrationStatus {
         stage: MigrationStage::Applications,
@@ -194,7 +196,7 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
         counts.purged,
         go_duration(elapsed)
     );
-    tracing::info!(migration = %format!("{namespace}/{name}"), "{message}");
+    tracing::info!(migration = %format!("{namespace}/{name}"), phases = %format!("validate={}ms {}", validated_in.as_millis(), outcome.phase_summary()), "{message}");
     publish(ctx, migration, failed > 0, running.status.as_str(), &message).await;
     Ok(Action::await_change())
 }
@@ -300,16 +302,21 @@ async fn resolve_namespaces(migration: &Migration, ctx: &Context) -> Result<BTre
     let spec = &migration.spec;
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let mut out = BTreeSet::new();
+    let existing: BTreeSet<String> = api
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(|e| format!("cannot list namespaces: {}", stork_kube::error_chain(&e)))?
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
     for ns in &spec.namespaces {
-        match api.get_opt(ns).await {
-            Ok(Some(_)) => {
-                out.insert(ns.clone());
-            }
-            Ok(None) if spec.skip_deleted_namespaces != Some(false) => {
-                tracing::info!(namespace = %ns, "skipping missing namespace (skipDeletedNamespaces)");
-            }
-            Ok(None) => return Err(format!("error getting namespace {ns}: namespaces \"{ns}\" not found")),
-            Err(e) => return Err(format!("error getting namespace {ns}: {}", stork_kube::error_chain(&e))),
+        if existing.contains(ns) {
+            out.insert(ns.clone());
+        } else if spec.skip_deleted_namespaces != Some(false) {
+            tracing::info!(namespace = %ns, "skipping missing namespace (skipDeletedNamespaces)");
+        } else {
+            return Err(format!("error getting namespace {ns}: namespaces \"{ns}\" not found"));
         }
     }
     for (k, v) in &spec.namespace_selectors {

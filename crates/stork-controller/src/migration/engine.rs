@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -69,6 +69,15 @@ pub struct Entry {
 pub struct Outcome {
     pub entries: Vec<Entry>,
     pub counts: ResourceCounts,
+    /// Wall time of each phase, for the log line that ends a migration.
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+impl Outcome {
+    /// `collect=120ms plan=3ms ...`
+    pub fn phase_summary(&self) -> String {
+        self.phases.iter().map(|(name, d)| format!("{name}={}ms", d.as_millis())).collect::<Vec<_>>().join(" ")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,16 +113,27 @@ fn tier(key: &TypeKey) -> u8 {
 }
 
 pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Result<Outcome, EngineError> {
-    let collection = collect::collect(&clients.source, &job.spec, &job.namespaces).await?;
+    let mut mark = Instant::now();
+    let mut lap = move |outcome: &mut Outcome, name: &'static str| {
+        outcome.phases.push((name, mark.elapsed()));
+        mark = Instant::now();
+    };
+    // Reading the source and discovering the destination are independent.
+    let (collection, served) =
+        tokio::join!(collect::collect(&clients.source, &job.spec, &job.namespaces), served_types(&clients.destination));
+    let collection = collection?;
+    let mut served = served?;
     let mut outcome = Outcome::default();
     outcome.counts.skipped = collection.skipped;
+    lap(&mut outcome, "collect");
 
     ensure_namespaces(clients, &collection, &mut outcome).await;
     let crds_written = apply_crds(clients, &collection, &mut outcome).await;
     if crds_written {
         wait_for_crds(&clients.destination, &collection).await;
+        served = served_with_crds(&clients.destination, &collection).await?;
     }
-    let served = served_types(&clients.destination).await?;
+    lap(&mut outcome, "namespaces+crds");
 
     let options = TransformOptions {
         start_applications: job.spec.start_applications == Some(true),
@@ -126,6 +146,7 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         sources.iter().map(|o| o.key.clone()).collect()
     };
     let destination_state = list_destination(clients, &served, &listed_types).await?;
+    lap(&mut outcome, "list-destination");
 
     let mut works: Vec<Work> = Vec::new();
     for source in &sources {
@@ -179,6 +200,7 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         });
     }
 
+    lap(&mut outcome, "plan");
     let mut tiers: BTreeMap<u8, Vec<Work>> = BTreeMap::new();
     for work in works {
         tiers.entry(tier(&work.key)).or_default().push(work);
@@ -202,8 +224,10 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         }
     }
 
+    lap(&mut outcome, "apply");
     if job.spec.purge_deleted_resources == Some(true) {
         purge(clients, job, &sources, &served, &collection.types, &destination_state, &mut outcome).await;
+        lap(&mut outcome, "purge");
     }
     let c = &outcome.counts;
     outcome.counts.total = c.created + c.updated + c.unchanged + c.failed - failed_purges(&outcome.entries);
@@ -259,38 +283,47 @@ async fn apply_one(client: &kube::Client, work: Work) -> Entry {
 
 /// Namespaces are created when missing (labels and annotations copied); existing ones are left alone.
 async fn ensure_namespaces(clients: &Clients, collection: &Collection, outcome: &mut Outcome) {
-    let api: Api<DynamicObject> = Api::all_with(
-        clients.cluster_destination.clone(),
-        &ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&()),
-    );
-    for ns in &collection.namespaces {
-        let Some(name) = ns["metadata"]["name"].as_str() else { continue };
-        if matches!(api.get_opt(name).await, Ok(Some(_))) {
-            continue;
-        }
-        let mut labels = ns["metadata"]["labels"].as_object().cloned().unwrap_or_default();
-        labels.remove("kubernetes.io/metadata.name");
-        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": name, "labels": labels, "annotations": ns["metadata"]["annotations"].as_object().cloned().unwrap_or_default(),
-        }});
-        let key = TypeKey {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "Namespace".into(),
-            plural: "namespaces".into(),
-            namespaced: false,
-        };
-        let result = match api.patch(name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&body)).await {
-            Ok(_) => EntryResult::Created,
-            Err(e) => EntryResult::Failed(format!("Error creating namespace: {}", stork_kube::error_chain(&e))),
-        };
-        outcome.record(Entry {
-            key,
-            namespace: String::new(),
-            name: name.to_string(),
-            result,
-            transformed_by: String::new(),
-        });
+    let ar = ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&());
+    let api: Api<DynamicObject> = Api::all_with(clients.cluster_destination.clone(), &ar);
+    let existing: BTreeSet<String> = match collect::list_all(&clients.cluster_destination, &ar).await {
+        Ok(list) => list.iter().filter_map(|ns| ns["metadata"]["name"].as_str().map(str::to_string)).collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    let missing: Vec<Value> = collection
+        .namespaces
+        .iter()
+        .filter(|ns| ns["metadata"]["name"].as_str().is_some_and(|n| !existing.contains(n)))
+        .cloned()
+        .collect();
+    let key = TypeKey {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Namespace".into(),
+        plural: "namespaces".into(),
+        namespaced: false,
+    };
+    let entries: Vec<Entry> = stream::iter(missing)
+        .map(|ns| {
+            let (api, key) = (api.clone(), key.clone());
+            async move {
+                let name = ns["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let mut labels = ns["metadata"]["labels"].as_object().cloned().unwrap_or_default();
+                labels.remove("kubernetes.io/metadata.name");
+                let annotations = ns["metadata"]["annotations"].as_object().cloned().unwrap_or_default();
+                let body = json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": name, "labels": labels, "annotations": annotations}});
+                let result = match api.patch(&name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&body)).await {
+                    Ok(_) => EntryResult::Created,
+                    Err(e) => EntryResult::Failed(format!("Error creating namespace: {}", stork_kube::error_chain(&e))),
+                };
+                Entry { key, namespace: String::new(), name, result, transformed_by: String::new() }
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for entry in entries {
+        outcome.record(entry);
     }
 }
 
@@ -366,6 +399,35 @@ async fn wait_for_crds(client: &kube::Client, collection: &Collection) {
 }
 
 type Served = HashMap<(String, String, String), ApiResource>;
+
+/// Discovery lags a moment behind `Established`: re-discover until every copied CRD's kinds are served
+/// (at most 30 s; what is still missing then fails per object with a clear reason).
+async fn served_with_crds(client: &kube::Client, collection: &Collection) -> Result<Served, EngineError> {
+    let wanted: Vec<(String, String, String)> = collection
+        .crds
+        .iter()
+        .flat_map(|crd| {
+            let group = crd["spec"]["group"].as_str().unwrap_or_default().to_string();
+            let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or_default().to_string();
+            crd["spec"]["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| v["served"] == true)
+                .filter_map(|v| v["name"].as_str())
+                .map(|v| (group.clone(), v.to_string(), kind.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let served = served_types(client).await?;
+        if wanted.iter().all(|k| served.contains_key(k)) || Instant::now() > deadline {
+            return Ok(served);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// (group, version, kind) → API resource, as the destination serves them.
 async fn served_types(client: &kube::Client) -> Result<Served, EngineError> {
