@@ -48,11 +48,20 @@ async fn main() -> anyhow::Result<()> {
     create_all(&baseline.client(), &objects).await?;
     let raw = started.elapsed();
     println!("raw parallel create ({WORKERS} workers, no client rate limit): {:.2} s", raw.as_secs_f64());
+    let renamed = Arc::new(renamespace(&objects, "apply"));
+    let started = Instant::now();
+    apply_all(&baseline.client(), &renamed).await?;
+    let raw_apply = started.elapsed();
+    println!(
+        "raw parallel server-side apply of the same objects (same cluster, new namespaces): {:.2} s",
+        raw_apply.as_secs_f64()
+    );
 
     let log = source.dir().join("logs/stork-bench.log");
     let mut cmd = Command::new(&stork);
     cmd.arg(format!("--kubeconfig={}", source.kubeconfig_path().display()))
         .args(["--http-address=127.0.0.1:0", "--leader-elect=false"])
+        .args(std::env::var("STORK_BENCH_ARGS").unwrap_or_default().split_whitespace())
         .env("RUST_LOG", "warn,stork::migration=info");
     let controller = Proc::spawn("stork", cmd, &log, Lifetime::WithParent)?;
     pair(&source, &destination).await?;
@@ -74,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!();
     println!("full migration / raw create      = {:.2}   (target <= 1.25)", full.as_secs_f64() / raw.as_secs_f64());
+    println!("full migration / raw apply       = {:.2}", full.as_secs_f64() / raw_apply.as_secs_f64());
     println!("no-change / full migration       = {:.3}  (target <= 0.10)", again.as_secs_f64() / full.as_secs_f64());
     println!(
         "destination write requests: full migration {writes_full}, no-change re-migration {writes_again} (all clients)"
@@ -163,6 +173,49 @@ async fn create_all(client: &kube::Client, objects: &[(ApiResource, Value)]) -> 
     for batch in [namespaces, rest] {
         let results: Vec<anyhow::Result<()>> =
             stream::iter(batch).map(|(ar, body)| create(ar, body)).buffer_unordered(WORKERS).collect().await;
+        results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    }
+    Ok(())
+}
+
+/// The same objects in namespaces `bench-<tag>-NN`.
+fn renamespace(objects: &[(ApiResource, Value)], tag: &str) -> Vec<(ApiResource, Value)> {
+    objects
+        .iter()
+        .map(|(ar, body)| {
+            let mut body = body.clone();
+            let rename = |v: &Value| json!(v.as_str().unwrap_or_default().replace("bench-", &format!("bench-{tag}-")));
+            if ar.kind == "Namespace" {
+                body["metadata"]["name"] = rename(&body["metadata"]["name"]);
+            } else {
+                body["metadata"]["namespace"] = rename(&body["metadata"]["namespace"]);
+            }
+            (ar.clone(), body)
+        })
+        .collect()
+}
+
+/// Namespaces, then everything else as server-side applies with `WORKERS` in flight.
+async fn apply_all(client: &kube::Client, objects: &[(ApiResource, Value)]) -> anyhow::Result<()> {
+    use kube::api::{Patch, PatchParams};
+    let apply = |ar: ApiResource, mut body: Value| {
+        let client = client.clone();
+        async move {
+            body["apiVersion"] = json!(ar.api_version);
+            body["kind"] = json!(ar.kind);
+            let name = body["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let api: Api<DynamicObject> = match body["metadata"]["namespace"].as_str() {
+                Some(ns) => Api::namespaced_with(client, ns, &ar),
+                None => Api::all_with(client, &ar),
+            };
+            api.patch(&name, &PatchParams::apply("bench").force(), &Patch::Apply(&body)).await?;
+            Ok::<_, anyhow::Error>(())
+        }
+    };
+    let (namespaces, rest): (Vec<_>, Vec<_>) = objects.iter().cloned().partition(|(ar, _)| ar.kind == "Namespace");
+    for batch in [namespaces, rest] {
+        let results: Vec<anyhow::Result<()>> =
+            stream::iter(batch).map(|(ar, body)| apply(ar, body)).buffer_unordered(WORKERS).collect().await;
         results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
     }
     Ok(())

@@ -141,7 +141,7 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
 
     // One object changed on the source: exactly one write.
     assert!(
-        kubectl(&source, &["patch", "configmap", "web-config", "-n", "shop", "-p", r#"{"data":{"THREADS":"16"}}"#]).0
+        kubectl(&source, &["patch", "configmap", "web-config", "-n", "shop", "-p", r#"{"data":{"THREADS":"16","MODE":null}}"#]).0
     );
     let status = migrate(&source, "kube-system", "third", SPEC, &stork).await;
     let counts = status.resource_counts.clone().expect("counts");
@@ -151,7 +151,9 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
         changed.0.iter().filter(|(k, v)| after.0.get(*k) != Some(*v)).map(|(k, _)| k).collect();
     assert_eq!(differing, vec!["ConfigMap/web-config"]);
     assert_eq!(after.1, changed.1);
-    assert_eq!(kget(&destination, Some("shop"), "configmap", "web-config").expect("cm")["data"]["THREADS"], "16");
+    // The copy was made with a plain create; the update must still remove the key the source dropped.
+    let web_config = kget(&destination, Some("shop"), "configmap", "web-config").expect("cm");
+    assert_eq!(web_config["data"], serde_json::json!({"THREADS": "16"}), "MODE was removed on the source");
 
     // One object edited on the destination: corrected.
     assert!(

@@ -53,7 +53,7 @@ pub enum CollectError {
 }
 
 /// How many types are listed at once.
-const LIST_CONCURRENCY: usize = 8;
+const LIST_CONCURRENCY: usize = 16;
 const PAGE_SIZE: u32 = 500;
 
 /// The source's namespaced types a migration may copy, with their API resources.
@@ -102,13 +102,14 @@ pub async fn list_all(client: &kube::Client, ar: &ApiResource) -> Result<Vec<Val
     }
 }
 
-/// Reads the migrated namespaces' objects and what they need from the cluster scope.
+/// Reads the migrated namespaces' objects and what they need from the cluster scope; `types` is the
+/// source's discovery (see [`discover_types`]).
 pub async fn collect(
     client: &kube::Client,
     spec: &MigrationSpec,
     namespaces: &BTreeSet<String>,
+    types: &[(TypeKey, ApiResource)],
 ) -> Result<Collection, CollectError> {
-    let types = discover_types(client).await?;
     let wanted: Vec<(TypeKey, ApiResource)> = types.iter().filter(|(k, _)| wants_type(k, spec)).cloned().collect();
     let lists: Vec<(TypeKey, Vec<Value>)> = stream::iter(wanted.iter().cloned())
         .map(|(key, ar)| async move {
@@ -157,6 +158,13 @@ async fn read_namespaces(
     let all = list_all(client, ar).await?;
     Ok(all.into_iter().filter(|ns| ns["metadata"]["name"].as_str().is_some_and(|n| wanted.contains(n))).collect())
 }
+
+/// Cluster-scoped types a migration may copy: (group, plural).
+pub const CLUSTER_TYPES: &[(&str, &str)] = &[
+    ("", "persistentvolumes"),
+    ("rbac.authorization.k8s.io", "clusterroles"),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"),
+];
 
 /// PVs bound to migrated claims, and RBAC cluster objects tied to the migrated namespaces.
 async fn cluster_scoped(

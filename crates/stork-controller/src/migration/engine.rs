@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use stork_api::{MigrationSpec, ResourceCounts, annotations as ann};
 
 use super::collect::{self, Collection, SourceObject};
 use super::fingerprint::{content_hash, drifted};
 use super::resource_transform;
-use super::select::TypeKey;
+use super::select::{TypeKey, wants_type};
 use super::transform::{TransformOptions, annotate, prepare, without_node_ports};
 
 /// Field manager of everything stork-rs writes on a destination.
@@ -99,6 +99,9 @@ struct Work {
     name: String,
     body: Value,
     create: bool,
+    /// Index of our `Update`-operation managedFields entry (left by a create), converted to `Apply`
+    /// before the first apply so that applies can remove fields the source dropped.
+    update_entry: Option<usize>,
     cluster_scoped: bool,
 }
 
@@ -118,11 +121,24 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         outcome.phases.push((name, mark.elapsed()));
         mark = Instant::now();
     };
-    // Reading the source and discovering the destination are independent.
-    let (collection, served) =
-        tokio::join!(collect::collect(&clients.source, &job.spec, &job.namespaces), served_types(&clients.destination));
-    let collection = collection?;
+    // Discovery on both sides, then reading the source and listing the destination, are independent.
+    let (source_types, served) =
+        tokio::join!(collect::discover_types(&clients.source), served_types(&clients.destination));
+    let source_types = source_types?;
     let mut served = served?;
+    let listed: BTreeSet<TypeKey> = source_types
+        .iter()
+        .filter(|(k, _)| {
+            wants_type(k, &job.spec) || collect::CLUSTER_TYPES.contains(&(k.group.as_str(), k.plural.as_str()))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    let (collection, destination_state) = tokio::join!(
+        collect::collect(&clients.source, &job.spec, &job.namespaces, &source_types),
+        list_destination(clients, &served, &listed)
+    );
+    let collection = collection?;
+    let destination_state = destination_state?;
     let mut outcome = Outcome::default();
     outcome.counts.skipped = collection.skipped;
     lap(&mut outcome, "collect");
@@ -140,12 +156,6 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         skip_service_update: job.spec.skip_service_update == Some(true),
     };
     let sources: Vec<&SourceObject> = collection.cluster_objects.iter().chain(collection.objects.iter()).collect();
-    let listed_types: BTreeSet<TypeKey> = if job.spec.purge_deleted_resources == Some(true) {
-        collection.types.iter().cloned().chain(sources.iter().map(|o| o.key.clone())).collect()
-    } else {
-        sources.iter().map(|o| o.key.clone()).collect()
-    };
-    let destination_state = list_destination(clients, &served, &listed_types).await?;
     lap(&mut outcome, "list-destination");
 
     let mut works: Vec<Work> = Vec::new();
@@ -196,6 +206,7 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
             name: source.name().to_string(),
             body: desired,
             create: existing.is_none(),
+            update_entry: existing.and_then(our_update_entry),
             cluster_scoped: !source.key.namespaced,
         });
     }
@@ -263,22 +274,73 @@ async fn apply_one(client: &kube::Client, work: Work) -> Entry {
     } else {
         Api::namespaced_with(client.clone(), &work.namespace, &work.ar)
     };
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    let mut result = api.patch(&work.name, &params, &Patch::Apply(&work.body)).await;
-    if let Err(kube::Error::Api(status)) = &result
-        && work.key.kind == "Service"
-        && status.message.contains("provided port is already allocated")
-    {
-        // The destination has these node ports taken: let it choose others rather than fail.
-        result = api.patch(&work.name, &params, &Patch::Apply(&without_node_ports(&work.body))).await;
-    }
+    let result = if work.create {
+        // A plain create costs the API server less than an apply; it records our manager with the
+        // Update operation, converted to Apply if the object is ever updated.
+        match create(&api, &work).await {
+            Err(kube::Error::Api(status)) if status.code == 409 => apply(&api, &work).await,
+            other => other,
+        }
+    } else {
+        apply(&api, &work).await
+    };
     let result = match result {
-        Ok(_) if work.create => EntryResult::Created,
-        Ok(_) => EntryResult::Updated,
+        Ok(()) if work.create => EntryResult::Created,
+        Ok(()) => EntryResult::Updated,
         Err(kube::Error::Api(status)) => EntryResult::Failed(format!("Error applying resource: {}", status.message)),
         Err(e) => EntryResult::Failed(format!("Error applying resource: {}", stork_kube::error_chain(&e))),
     };
     Entry { key: work.key, namespace: work.namespace, name: work.name, result, transformed_by: work.transformed_by }
+}
+
+/// True when the destination refused a Service's node ports because they are taken there.
+fn node_ports_taken(work: &Work, result: &Result<(), kube::Error>) -> bool {
+    matches!(result, Err(kube::Error::Api(status))
+        if work.key.kind == "Service" && status.message.contains("provided port is already allocated"))
+}
+
+async fn create(api: &Api<DynamicObject>, work: &Work) -> Result<(), kube::Error> {
+    let result = post(api, work.body.clone()).await;
+    if node_ports_taken(work, &result) {
+        // The destination has these node ports taken: let it choose others rather than fail.
+        return post(api, without_node_ports(&work.body)).await;
+    }
+    result
+}
+
+async fn post(api: &Api<DynamicObject>, body: Value) -> Result<(), kube::Error> {
+    let params = PostParams { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() };
+    let obj: DynamicObject = serde_json::from_value(body).map_err(kube::Error::SerdeError)?;
+    api.create(&params, &obj).await.map(|_| ())
+}
+
+async fn apply(api: &Api<DynamicObject>, work: &Work) -> Result<(), kube::Error> {
+    if let Some(index) = work.update_entry {
+        // Guarded by `test`: if the entry moved meanwhile the patch fails and the apply still proceeds.
+        let patch = json!([
+            {"op": "test", "path": format!("/metadata/managedFields/{index}/manager"), "value": FIELD_MANAGER},
+            {"op": "test", "path": format!("/metadata/managedFields/{index}/operation"), "value": "Update"},
+            {"op": "replace", "path": format!("/metadata/managedFields/{index}/operation"), "value": "Apply"},
+        ]);
+        if let Ok(patch) = serde_json::from_value::<json_patch::Patch>(patch) {
+            let _ = api.patch(&work.name, &PatchParams::default(), &Patch::<()>::Json(patch)).await;
+        }
+    }
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let result = api.patch(&work.name, &params, &Patch::Apply(&work.body)).await.map(|_| ());
+    if node_ports_taken(work, &result) {
+        return api.patch(&work.name, &params, &Patch::Apply(&without_node_ports(&work.body))).await.map(|_| ());
+    }
+    result
+}
+
+/// Our `Update` entry in an object's managedFields, if a create left one.
+fn our_update_entry(obj: &Value) -> Option<usize> {
+    obj["metadata"]["managedFields"].as_array()?.iter().position(|m| {
+        m["manager"] == FIELD_MANAGER
+            && m["operation"] == "Update"
+            && m["subresource"].as_str().unwrap_or("").is_empty()
+    })
 }
 
 /// Namespaces are created when missing (labels and annotations copied); existing ones are left alone.
