@@ -268,17 +268,20 @@ async fn migrate(
     }))?;
     let started = Instant::now();
     api.create(&PostParams::default(), &migration).await?;
-    loop {
-        if let Some(status) = api.get(name).await?.status
-            && status.stage == stork_api::MigrationStage::Final
-        {
-            return Ok((started.elapsed(), status));
-        }
-        if started.elapsed() > Duration::from_secs(1800) {
-            bail!("migration {name} did not finish in 30 minutes");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    // A watch, not polling: GETs of a Migration with a large status would load the source API server
+    // during the very run being measured.
+    let finished = |m: Option<&stork_api::Migration>| {
+        m.and_then(|m| m.status.as_ref()).is_some_and(|s| s.stage == stork_api::MigrationStage::Final)
+    };
+    let done = tokio::time::timeout(
+        Duration::from_secs(1800),
+        kube::runtime::wait::await_condition(api.clone(), name, finished),
+    )
+    .await
+    .with_context(|| format!("migration {name} did not finish in 30 minutes"))??;
+    let elapsed = started.elapsed();
+    let status = done.and_then(|m| m.status).context("migration without status")?;
+    Ok((elapsed, status))
 }
 
 /// Mutating requests the destination's API server has served so far (all clients).

@@ -141,7 +141,11 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
 
     // One object changed on the source: exactly one write.
     assert!(
-        kubectl(&source, &["patch", "configmap", "web-config", "-n", "shop", "-p", r#"{"data":{"THREADS":"16","MODE":null}}"#]).0
+        kubectl(
+            &source,
+            &["patch", "configmap", "web-config", "-n", "shop", "-p", r#"{"data":{"THREADS":"16","MODE":null}}"#]
+        )
+        .0
     );
     let status = migrate(&source, "kube-system", "third", SPEC, &stork).await;
     let counts = status.resource_counts.clone().expect("counts");

@@ -67,6 +67,20 @@ async fn reconcile(guarded: Arc<DeserializeGuard<Migration>>, ctx: Arc<Context>)
     };
     let namespace = migration.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<Migration> = Api::namespaced(ctx.client.clone(), &namespace);
+    // Add the finalizer here and carry on, instead of waiting for the watch to bring the change back.
+    let migration =
+        if migration.meta().deletion_timestamp.is_none() && !migration.finalizers().iter().any(|f| f == FINALIZER) {
+            let patch = if migration.finalizers().is_empty() {
+                json!([{"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}])
+            } else {
+                json!([{"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
+            };
+            let patch: json_patch::Patch =
+                serde_json::from_value(patch).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
+            api.patch(&migration.name_any(), &PatchParams::default(), &Patch::<()>::Json(patch)).await?
+        } else {
+            migration
+        };
     finalizer(&api, FINALIZER, Arc::new(migration), |event| async {
         match event {
             FinalizerEvent::Apply(m) => apply(&m, &ctx).await,
@@ -143,14 +157,7 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
     };
     let counts = ResourceCounts { processed: outcome.entries.len() as u64, ..outcome.counts.clone() };
     let (resources, truncated) = bounded(&outcome.entries);
-    let mut details = String::new();
-    if truncated {
-        details = format!("{name}-resources");
-        if let Err(e) = write_details(ctx, migration, &details, &outcome.entries).await {
-            tracing::warn!(migration = %name, error = %e, "cannot write the full resource list");
-            details = String::new();
-        }
-    }
+    let details = if truncated { format!("{name}-resources") } else { String::new() };
     let elapsed = started.elapsed();
     let failed = counts.failed;
     let succeeded = counts.created + counts.updated + counts.unchanged;
@@ -179,11 +186,18 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
     });
     running.resources = resources;
     running.resources_truncated = truncated;
-    running.resource_details = details;
+    running.resource_details = details.clone();
     running.resource_counts = Some(counts.clone());
     running.finish_timestamp = Some(now());
     running.resource_migration_finish_timestamp = running.finish_timestamp.clone();
-    write_status(ctx, &namespace, &name, &running).await?;
+    // The full list goes beside the status, written at the same time.
+    let (written, details_written) = tokio::join!(write_status(ctx, &namespace, &name, &running), async {
+        if truncated { write_details(ctx, migration, &details, &outcome.entries).await } else { Ok(()) }
+    });
+    written?;
+    if let Err(e) = details_written {
+        tracing::warn!(migration = %name, error = %e, "cannot write the full resource list");
+    }
     ctx.metrics.set_migration(&namespace, &name, &schedule_of(migration), &running, Some(elapsed));
     let message = format!(
         "{} migration {}: {} created, {} updated, {} unchanged, {} failed, {} purged in {}",
