@@ -174,6 +174,19 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
     assert_eq!(kget(&destination, Some("blog"), "configmap", "api-config").expect("cm")["data"]["feature"], "on");
     assert_eq!(kget(&destination, Some("shop"), "deployment", "web").expect("web")["spec"]["replicas"], 0);
 
+    // A full migration rewrites every object; the next incremental one again finds nothing to write.
+    let full = format!(
+        "apiVersion: stork.libopenstorage.org/v1alpha1\nkind: Migration\nmetadata:\n  name: forced\n  namespace: kube-system\n  annotations: {{stork.libopenstorage.org/migration-type: full}}\nspec:\n{SPEC}\n"
+    );
+    assert!(kubectl_create(&source, &full).0);
+    let status = wait_migration(&source, "kube-system", "forced", Duration::from_secs(120), &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!(status.migration_type, "Full");
+    assert_eq!((counts.updated, counts.unchanged, counts.failed), (counts.total, 0, 0), "{counts:?}");
+    let status = migrate(&source, "kube-system", "after-full", SPEC, &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!((counts.created, counts.updated), (0, 0), "{counts:?}");
+
     // Deleted on the source + purge: deleted on the destination; an object created there by someone
     // else is left alone.
     assert!(kubectl(&source, &["delete", "configmap", "api-config", "-n", "blog"]).0);

@@ -144,7 +144,7 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
     lap(&mut outcome, "collect");
 
     ensure_namespaces(clients, &collection, &mut outcome).await;
-    let crds_written = apply_crds(clients, &collection, &mut outcome).await;
+    let crds_written = apply_crds(clients, &collection, job.full, &mut outcome).await;
     if crds_written {
         wait_for_crds(&clients.destination, &collection).await;
         served = served_with_crds(&clients.destination, &collection).await?;
@@ -390,7 +390,7 @@ async fn ensure_namespaces(clients: &Clients, collection: &Collection, outcome: 
 }
 
 /// Copies the CRDs of migrated custom resources (when missing or different); true when any was written.
-async fn apply_crds(clients: &Clients, collection: &Collection, outcome: &mut Outcome) -> bool {
+async fn apply_crds(clients: &Clients, collection: &Collection, full: bool, outcome: &mut Outcome) -> bool {
     let ar = ApiResource::erase::<
         k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
     >(&());
@@ -414,9 +414,10 @@ async fn apply_crds(clients: &Clients, collection: &Collection, outcome: &mut Ou
         let hash = content_hash(&body);
         body["metadata"]["annotations"] = json!({ann::RESOURCE_HASH: hash});
         let existing = api.get_opt(name).await.ok().flatten().map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
-        if existing
-            .as_ref()
-            .is_some_and(|e| e["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() == Some(hash.as_str()))
+        if !full
+            && existing
+                .as_ref()
+                .is_some_and(|e| e["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() == Some(hash.as_str()))
         {
             outcome.record(Entry {
                 key: key.clone(),
