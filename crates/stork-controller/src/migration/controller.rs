@@ -129,7 +129,9 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
         volume_migration_finish_timestamp: Some(now()),
         ..Default::default()
     };
+    let marking = Instant::now();
     write_status(ctx, &namespace, &name, &running).await?;
+    let marked_in = marking.elapsed();
     ctx.metrics.set_migration(&namespace, &name, &schedule_of(migration), &running, None);
 
     let job = Job {
@@ -190,6 +192,7 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
     running.resource_counts = Some(counts.clone());
     running.finish_timestamp = Some(now());
     running.resource_migration_finish_timestamp = running.finish_timestamp.clone();
+    let finishing = Instant::now();
     // The full list goes beside the status, written at the same time.
     let (written, details_written) = tokio::join!(write_status(ctx, &namespace, &name, &running), async {
         if truncated { write_details(ctx, migration, &details, &outcome.entries).await } else { Ok(()) }
@@ -210,7 +213,14 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
         counts.purged,
         go_duration(elapsed)
     );
-    tracing::info!(migration = %format!("{namespace}/{name}"), phases = %format!("validate={}ms {}", validated_in.as_millis(), outcome.phase_summary()), "{message}");
+    let phases = format!(
+        "validate={}ms mark-running={}ms {} write-status={}ms",
+        validated_in.as_millis(),
+        marked_in.as_millis(),
+        outcome.phase_summary(),
+        finishing.elapsed().as_millis()
+    );
+    tracing::info!(migration = %format!("{namespace}/{name}"), %phases, "{message}");
     publish(ctx, migration, failed > 0, running.status.as_str(), &message).await;
     Ok(Action::await_change())
 }

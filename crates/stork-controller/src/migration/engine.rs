@@ -86,6 +86,8 @@ pub enum EngineError {
     Collect(#[from] collect::CollectError),
     #[error("discovery on the destination failed: {0}")]
     DestinationDiscovery(String),
+    #[error("internal error: {0}; this is a bug in stork-rs, please report it with the controller log")]
+    Internal(&'static str),
     #[error("listing {what} on the destination failed: {message}")]
     DestinationList { what: String, message: String },
 }
@@ -103,6 +105,71 @@ struct Work {
     /// before the first apply so that applies can remove fields the source dropped.
     update_entry: Option<usize>,
     cluster_scoped: bool,
+}
+
+/// What planning decided for one source object.
+enum Planned {
+    Write(Work),
+    /// Nothing to write (unchanged), or it cannot be written (type not served).
+    Done(Entry),
+}
+
+fn plan_one(
+    source: &SourceObject,
+    job: &Job,
+    options: &TransformOptions,
+    served: &Served,
+    destination: &DestinationState,
+) -> Planned {
+    let entry = |result: EntryResult, transformed_by: String| Entry {
+        key: source.key.clone(),
+        namespace: source.namespace().to_string(),
+        name: source.name().to_string(),
+        result,
+        transformed_by,
+    };
+    let Some(ar) = served.get(&(source.key.group.clone(), source.key.version.clone(), source.key.kind.clone())) else {
+        return Planned::Done(entry(
+            EntryResult::Failed(format!(
+                "the destination does not serve {}/{} {}; install it there (for custom resources, the CRD could not be copied)",
+                source.key.status_group(),
+                source.key.version,
+                source.key.kind
+            )),
+            String::new(),
+        ));
+    };
+    let mut desired = prepare(&source.key, &source.obj, options);
+    let transformed = job
+        .transforms
+        .get(source.namespace())
+        .is_some_and(|specs| resource_transform::apply(specs, &source.key, &mut desired));
+    let transformed_by = if transformed { job.transform_name.clone() } else { String::new() };
+    let hash = content_hash(&desired);
+    annotate(&mut desired, &job.name, &job.namespace, &hash, &job.time);
+    let existing = destination.get(&(source.key.clone(), source.namespace().to_string(), source.name().to_string()));
+    let needed = match existing {
+        None => true,
+        Some(_) if job.full => true,
+        Some(actual) => {
+            actual["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() != Some(hash.as_str())
+                || drifted(actual, &desired, FIELD_MANAGER)
+        }
+    };
+    if !needed {
+        return Planned::Done(entry(EntryResult::Unchanged, transformed_by));
+    }
+    Planned::Write(Work {
+        transformed_by,
+        key: source.key.clone(),
+        ar: ar.clone(),
+        namespace: source.namespace().to_string(),
+        name: source.name().to_string(),
+        body: desired,
+        create: existing.is_none(),
+        update_entry: existing.and_then(our_update_entry),
+        cluster_scoped: !source.key.namespaced,
+    })
 }
 
 /// Order of application: namespaces and CRDs are handled before; then what others refer to.
@@ -158,57 +225,35 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
     let sources: Vec<&SourceObject> = collection.cluster_objects.iter().chain(collection.objects.iter()).collect();
     lap(&mut outcome, "list-destination");
 
+    // Preparing, hashing and comparing thousands of objects is pure CPU: spread it over the cores.
+    let plan = |source: &SourceObject| plan_one(source, job, &options, &served, &destination_state);
+    let planned: Vec<Planned> = tokio::task::block_in_place(|| {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+        let chunk = sources.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = sources
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|s| plan(s)).collect::<Vec<_>>()))
+                .collect();
+            // A panicking planner is a bug; fail the migration rather than silently drop its objects.
+            handles
+                .into_iter()
+                .map(|h| h.join().map_err(|_| EngineError::Internal("planning failed")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
     let mut works: Vec<Work> = Vec::new();
-    for source in &sources {
-        let Some(ar) = served.get(&(source.key.group.clone(), source.key.version.clone(), source.key.kind.clone()))
-        else {
-            outcome.push(source, EntryResult::Failed(format!(
-                "the destination does not serve {}/{} {}; install it there (for custom resources, the CRD could not be copied)",
-                source.key.status_group(), source.key.version, source.key.kind
-            )));
-            processed.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
-        let mut desired = prepare(&source.key, &source.obj, &options);
-        let transformed = job
-            .transforms
-            .get(source.namespace())
-            .is_some_and(|specs| resource_transform::apply(specs, &source.key, &mut desired));
-        let transformed_by = if transformed { job.transform_name.clone() } else { String::new() };
-        let hash = content_hash(&desired);
-        annotate(&mut desired, &job.name, &job.namespace, &hash, &job.time);
-        let existing =
-            destination_state.get(&(source.key.clone(), source.namespace().to_string(), source.name().to_string()));
-        let needed = match existing {
-            None => true,
-            Some(_) if job.full => true,
-            Some(actual) => {
-                actual["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() != Some(hash.as_str())
-                    || drifted(actual, &desired, FIELD_MANAGER)
+    for planned in planned {
+        match planned {
+            Planned::Write(work) => works.push(work),
+            Planned::Done(entry) => {
+                processed.fetch_add(1, Ordering::Relaxed);
+                outcome.record(entry);
             }
-        };
-        if !needed {
-            outcome.record(Entry {
-                key: source.key.clone(),
-                namespace: source.namespace().to_string(),
-                name: source.name().to_string(),
-                result: EntryResult::Unchanged,
-                transformed_by,
-            });
-            processed.fetch_add(1, Ordering::Relaxed);
-            continue;
         }
-        works.push(Work {
-            transformed_by,
-            key: source.key.clone(),
-            ar: ar.clone(),
-            namespace: source.namespace().to_string(),
-            name: source.name().to_string(),
-            body: desired,
-            create: existing.is_none(),
-            update_entry: existing.and_then(our_update_entry),
-            cluster_scoped: !source.key.namespaced,
-        });
     }
 
     lap(&mut outcome, "plan");
@@ -246,16 +291,6 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
 }
 
 impl Outcome {
-    fn push(&mut self, source: &SourceObject, result: EntryResult) {
-        self.record(Entry {
-            key: source.key.clone(),
-            namespace: source.namespace().to_string(),
-            name: source.name().to_string(),
-            result,
-            transformed_by: String::new(),
-        });
-    }
-
     fn record(&mut self, entry: Entry) {
         match &entry.result {
             EntryResult::Created => self.counts.created += 1,
@@ -269,20 +304,16 @@ impl Outcome {
 }
 
 async fn apply_one(client: &kube::Client, work: Work) -> Entry {
-    let api: Api<DynamicObject> = if work.cluster_scoped {
-        Api::all_with(client.clone(), &work.ar)
-    } else {
-        Api::namespaced_with(client.clone(), &work.namespace, &work.ar)
-    };
+    let url = collect::resource_url(&work.ar, (!work.cluster_scoped).then_some(work.namespace.as_str()));
     let result = if work.create {
         // A plain create costs the API server less than an apply; it records our manager with the
         // Update operation, converted to Apply if the object is ever updated.
-        match create(&api, &work).await {
-            Err(kube::Error::Api(status)) if status.code == 409 => apply(&api, &work).await,
+        match create(client, &url, &work).await {
+            Err(kube::Error::Api(status)) if status.code == 409 => apply(client, &url, &work).await,
             other => other,
         }
     } else {
-        apply(&api, &work).await
+        apply(client, &url, &work).await
     };
     let result = match result {
         Ok(()) if work.create => EntryResult::Created,
@@ -299,22 +330,32 @@ fn node_ports_taken(work: &Work, result: &Result<(), kube::Error>) -> bool {
         if work.key.kind == "Service" && status.message.contains("provided port is already allocated"))
 }
 
-async fn create(api: &Api<DynamicObject>, work: &Work) -> Result<(), kube::Error> {
-    let result = post(api, work.body.clone()).await;
+/// Sends a write and ignores the returned object: parsing thousands of responses costs CPU the API
+/// server needs.
+async fn send(
+    client: &kube::Client,
+    request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+) -> Result<(), kube::Error> {
+    let request = request.map_err(kube::Error::BuildRequest)?;
+    client.request_text(request).await.map(|_| ())
+}
+
+async fn create(client: &kube::Client, url: &str, work: &Work) -> Result<(), kube::Error> {
+    let params = PostParams { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() };
+    let post = |body: &Value| {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        send(client, kube::core::Request::new(url).create(&params, bytes))
+    };
+    let result = post(&work.body).await;
     if node_ports_taken(work, &result) {
         // The destination has these node ports taken: let it choose others rather than fail.
-        return post(api, without_node_ports(&work.body)).await;
+        return post(&without_node_ports(&work.body)).await;
     }
     result
 }
 
-async fn post(api: &Api<DynamicObject>, body: Value) -> Result<(), kube::Error> {
-    let params = PostParams { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() };
-    let obj: DynamicObject = serde_json::from_value(body).map_err(kube::Error::SerdeError)?;
-    api.create(&params, &obj).await.map(|_| ())
-}
-
-async fn apply(api: &Api<DynamicObject>, work: &Work) -> Result<(), kube::Error> {
+async fn apply(client: &kube::Client, url: &str, work: &Work) -> Result<(), kube::Error> {
+    let request = kube::core::Request::new(url);
     if let Some(index) = work.update_entry {
         // Guarded by `test`: if the entry moved meanwhile the patch fails and the apply still proceeds.
         let patch = json!([
@@ -323,13 +364,13 @@ async fn apply(api: &Api<DynamicObject>, work: &Work) -> Result<(), kube::Error>
             {"op": "replace", "path": format!("/metadata/managedFields/{index}/operation"), "value": "Apply"},
         ]);
         if let Ok(patch) = serde_json::from_value::<json_patch::Patch>(patch) {
-            let _ = api.patch(&work.name, &PatchParams::default(), &Patch::<()>::Json(patch)).await;
+            let _ = send(client, request.patch(&work.name, &PatchParams::default(), &Patch::<()>::Json(patch))).await;
         }
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let result = api.patch(&work.name, &params, &Patch::Apply(&work.body)).await.map(|_| ());
+    let result = send(client, request.patch(&work.name, &params, &Patch::Apply(&work.body))).await;
     if node_ports_taken(work, &result) {
-        return api.patch(&work.name, &params, &Patch::Apply(&without_node_ports(&work.body))).await.map(|_| ());
+        return send(client, request.patch(&work.name, &params, &Patch::Apply(&without_node_ports(&work.body)))).await;
     }
     result
 }

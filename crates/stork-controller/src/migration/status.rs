@@ -7,8 +7,9 @@ use stork_api::{MigrationResourceInfo, MigrationStatusType};
 
 use super::engine::{Entry, EntryResult};
 
-/// At most this many entries in `status.resources` (about 200 bytes each, far below etcd's limit).
-pub const MAX_STATUS_RESOURCES: usize = 1000;
+/// At most this many entries in `status.resources` (about 200 bytes each): enough to read, cheap to write on
+/// every migration; the complete list goes to the details ConfigMap.
+pub const MAX_STATUS_RESOURCES: usize = 250;
 
 pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
     let (status, reason) = match &entry.result {
