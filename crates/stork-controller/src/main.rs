@@ -2,6 +2,7 @@
 //! `/metrics`, `/healthz` and `/readyz`, and elects a leader through a Lease.
 
 mod args;
+mod clock;
 mod clusterpair;
 mod context;
 mod http;

@@ -7,7 +7,6 @@ pub mod status;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::core::error_boundary::InvalidObject;
@@ -19,6 +18,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use stork_api::{ClusterPair, ClusterPairStatus, ClusterPairStatusType, FINALIZER};
 
+use crate::clock::now;
 use crate::context::Context;
 use status::{Outcome, next_status, transitions};
 
@@ -267,13 +267,6 @@ async fn write_status(ctx: &Context, namespace: &str, name: &str, status: &Clust
     });
     api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await?;
     Ok(())
-}
-
-/// Now, to the second: the API server stores condition times with second precision, and comparing a
-/// stored status with a freshly computed one must not differ by sub-seconds.
-fn now() -> Time {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    Time(k8s_openapi::jiff::Timestamp::from_second(now.as_second()).unwrap_or(now))
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::{Action, Controller};
@@ -24,6 +23,7 @@ use stork_api::{
 
 use super::engine::{self, Clients, FIELD_MANAGER, Job};
 use super::status::{bounded, compressed_details, go_duration};
+use crate::clock::now;
 use crate::context::Context;
 
 /// Annotation asking for a full migration (every object rewritten) instead of an incremental one.
@@ -502,9 +502,4 @@ async fn publish(ctx: &Context, migration: &Migration, warning: bool, reason: &s
 /// The schedule that created the migration (its owner), for metrics labels as Stork.
 fn schedule_of(migration: &Migration) -> String {
     migration.owner_references().last().map(|o| o.name.clone()).unwrap_or_default()
-}
-
-fn now() -> Time {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    Time(k8s_openapi::jiff::Timestamp::from_second(now.as_second()).unwrap_or(now))
 }
