@@ -118,7 +118,8 @@ pub async fn list_all(client: &kube::Client, ar: &ApiResource) -> Result<Vec<Val
 }
 
 /// Reads the migrated namespaces' objects and what they need from the cluster scope; `types` is the
-/// source's discovery (see [`discover_types`]).
+/// source's discovery (see [`discover_types`]). Every list, cluster-scoped ones included, goes out in one
+/// concurrent round; filtering happens afterwards.
 pub async fn collect(
     client: &kube::Client,
     spec: &MigrationSpec,
@@ -126,7 +127,18 @@ pub async fn collect(
     types: &[(TypeKey, ApiResource)],
 ) -> Result<Collection, CollectError> {
     let wanted: Vec<(TypeKey, ApiResource)> = types.iter().filter(|(k, _)| wants_type(k, spec)).cloned().collect();
-    let lists: Vec<(TypeKey, Vec<Value>)> = stream::iter(wanted.iter().cloned())
+    let cluster: Vec<(TypeKey, ApiResource)> = types
+        .iter()
+        .filter(|(k, _)| {
+            CLUSTER_TYPES.contains(&(k.group.as_str(), k.plural.as_str()))
+                || (k.group.is_empty() && k.plural == "namespaces")
+                || (k.group == "apiextensions.k8s.io" && k.plural == "customresourcedefinitions")
+        })
+        .cloned()
+        .collect();
+    // Owned items: a stream over borrowed iterators trips the compiler's Send inference in the controller.
+    let to_list: Vec<(TypeKey, ApiResource)> = wanted.iter().chain(cluster.iter()).cloned().collect();
+    let lists: Vec<(TypeKey, Vec<Value>)> = stream::iter(to_list)
         .map(|(key, ar)| async move {
             let items = list_all(client, &ar).await?;
             Ok::<_, CollectError>((key, items))
@@ -136,7 +148,12 @@ pub async fn collect(
         .await?;
 
     let mut collection = Collection { types: wanted.iter().map(|(k, _)| k.clone()).collect(), ..Default::default() };
+    let mut cluster_lists: BTreeMap<(String, String), (TypeKey, Vec<Value>)> = BTreeMap::new();
     for (key, items) in lists {
+        if !key.namespaced {
+            cluster_lists.insert((key.group.clone(), key.plural.clone()), (key, items));
+            continue;
+        }
         for obj in items {
             let namespace = obj["metadata"]["namespace"].as_str().unwrap_or_default();
             if !namespaces.contains(namespace) {
@@ -150,28 +167,24 @@ pub async fn collect(
         }
     }
     collection.objects.sort_by(|a, b| (&a.key, a.namespace(), a.name()).cmp(&(&b.key, b.namespace(), b.name())));
-
-    let by_plural: BTreeMap<(String, String), (TypeKey, ApiResource)> =
-        types.iter().map(|(k, ar)| ((k.group.clone(), k.plural.clone()), (k.clone(), ar.clone()))).collect();
-    let (ns, cluster, crds) = tokio::join!(
-        read_namespaces(client, &by_plural, namespaces),
-        cluster_scoped(client, &by_plural, &collection.objects, namespaces),
-        crds_for(client, &by_plural, &collection.objects),
+    let mut take = |group: &str, plural: &str| cluster_lists.remove(&(group.to_string(), plural.to_string()));
+    collection.namespaces = take("", "namespaces")
+        .map(|(_, all)| {
+            all.into_iter()
+                .filter(|ns| ns["metadata"]["name"].as_str().is_some_and(|n| namespaces.contains(n)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rbac = "rbac.authorization.k8s.io";
+    collection.cluster_objects = cluster_scoped(
+        &collection.objects,
+        namespaces,
+        take("", "persistentvolumes"),
+        take(rbac, "clusterrolebindings"),
+        take(rbac, "clusterroles"),
     );
-    collection.namespaces = ns?;
-    collection.cluster_objects = cluster?;
-    collection.crds = crds?;
+    collection.crds = crds_for(&collection.objects, take("apiextensions.k8s.io", "customresourcedefinitions"));
     Ok(collection)
-}
-
-async fn read_namespaces(
-    client: &kube::Client,
-    types: &BTreeMap<(String, String), (TypeKey, ApiResource)>,
-    wanted: &BTreeSet<String>,
-) -> Result<Vec<Value>, CollectError> {
-    let Some((_, ar)) = types.get(&(String::new(), "namespaces".to_string())) else { return Ok(vec![]) };
-    let all = list_all(client, ar).await?;
-    Ok(all.into_iter().filter(|ns| ns["metadata"]["name"].as_str().is_some_and(|n| wanted.contains(n))).collect())
 }
 
 /// Cluster-scoped types a migration may copy: (group, plural).
@@ -181,37 +194,37 @@ pub const CLUSTER_TYPES: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "clusterrolebindings"),
 ];
 
+type ClusterList = Option<(TypeKey, Vec<Value>)>;
+
 /// PVs bound to migrated claims, and RBAC cluster objects tied to the migrated namespaces.
-async fn cluster_scoped(
-    client: &kube::Client,
-    types: &BTreeMap<(String, String), (TypeKey, ApiResource)>,
+fn cluster_scoped(
     objects: &[SourceObject],
     namespaces: &BTreeSet<String>,
-) -> Result<Vec<SourceObject>, CollectError> {
+    pvs: ClusterList,
+    bindings: ClusterList,
+    roles: ClusterList,
+) -> Vec<SourceObject> {
     let mut out = Vec::new();
     let claimed: HashSet<&str> = objects
         .iter()
         .filter(|o| o.key.group.is_empty() && o.key.kind == "PersistentVolumeClaim")
         .filter_map(|o| o.obj["spec"]["volumeName"].as_str())
         .collect();
-    if !claimed.is_empty()
-        && let Some((key, ar)) = types.get(&(String::new(), "persistentvolumes".to_string()))
-    {
-        for pv in list_all(client, ar).await? {
+    if let Some((key, all)) = pvs {
+        for pv in all {
             if pv["metadata"]["name"].as_str().is_some_and(|n| claimed.contains(n)) {
                 out.push(SourceObject { key: key.clone(), obj: pv });
             }
         }
     }
-
-    let rbac = "rbac.authorization.k8s.io".to_string();
+    let rbac = "rbac.authorization.k8s.io";
     let mut cluster_roles: BTreeSet<String> = objects
         .iter()
         .filter(|o| o.key.group == rbac && o.key.kind == "RoleBinding" && o.obj["roleRef"]["kind"] == "ClusterRole")
         .filter_map(|o| o.obj["roleRef"]["name"].as_str().map(str::to_string))
         .collect();
-    if let Some((key, ar)) = types.get(&(rbac.clone(), "clusterrolebindings".to_string())) {
-        for mut crb in list_all(client, ar).await? {
+    if let Some((key, all)) = bindings {
+        for mut crb in all {
             if is_system(&crb) {
                 continue;
             }
@@ -227,17 +240,15 @@ async fn cluster_scoped(
             out.push(SourceObject { key: key.clone(), obj: crb });
         }
     }
-    if !cluster_roles.is_empty()
-        && let Some((key, ar)) = types.get(&(rbac, "clusterroles".to_string()))
-    {
-        for role in list_all(client, ar).await? {
+    if let Some((key, all)) = roles {
+        for role in all {
             let named = role["metadata"]["name"].as_str().is_some_and(|n| cluster_roles.contains(n));
             if named && !is_system(&role) {
                 out.push(SourceObject { key: key.clone(), obj: role });
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Built-in roles and bindings exist on every cluster and must not be overwritten.
@@ -260,23 +271,12 @@ fn subject_in(subject: &Value, namespaces: &BTreeSet<String>) -> bool {
 }
 
 /// The CRDs defining the custom resources among `objects`.
-async fn crds_for(
-    client: &kube::Client,
-    types: &BTreeMap<(String, String), (TypeKey, ApiResource)>,
-    objects: &[SourceObject],
-) -> Result<Vec<Value>, CollectError> {
+fn crds_for(objects: &[SourceObject], crds: ClusterList) -> Vec<Value> {
     let custom: BTreeSet<String> = objects
         .iter()
         .filter(|o| o.key.group.contains('.'))
         .map(|o| format!("{}.{}", o.key.plural, o.key.group))
         .collect();
-    if custom.is_empty() {
-        return Ok(vec![]);
-    }
-    let Some((_, ar)) = types.get(&("apiextensions.k8s.io".to_string(), "customresourcedefinitions".to_string()))
-    else {
-        return Ok(vec![]);
-    };
-    let all = list_all(client, ar).await?;
-    Ok(all.into_iter().filter(|crd| crd["metadata"]["name"].as_str().is_some_and(|n| custom.contains(n))).collect())
+    let Some((_, all)) = crds.filter(|_| !custom.is_empty()) else { return vec![] };
+    all.into_iter().filter(|crd| crd["metadata"]["name"].as_str().is_some_and(|n| custom.contains(n))).collect()
 }

@@ -107,6 +107,12 @@ struct Work {
     cluster_scoped: bool,
 }
 
+/// Runs `future`, returning its output and how long it took.
+async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    (future.await, started.elapsed())
+}
+
 /// What planning decided for one source object.
 enum Planned {
     Write(Work),
@@ -200,14 +206,16 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         })
         .map(|(k, _)| k.clone())
         .collect();
-    let (collection, destination_state) = tokio::join!(
-        collect::collect(&clients.source, &job.spec, &job.namespaces, &source_types),
-        list_destination(clients, &served, &listed)
+    let ((collection, source_took), (destination_state, destination_took)) = tokio::join!(
+        timed(collect::collect(&clients.source, &job.spec, &job.namespaces, &source_types)),
+        timed(list_destination(clients, &served, &listed))
     );
     let collection = collection?;
     let destination_state = destination_state?;
     let mut outcome = Outcome::default();
     outcome.counts.skipped = collection.skipped;
+    outcome.phases.push(("read-source", source_took));
+    outcome.phases.push(("read-destination", destination_took));
     lap(&mut outcome, "collect");
 
     ensure_namespaces(clients, &collection, &mut outcome).await;
