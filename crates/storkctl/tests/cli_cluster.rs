@@ -1,8 +1,6 @@
 //! storkctl against real kube-apiservers (testenv): get/delete output byte for byte with real
 //! creation timestamps, generate piped into kubectl, and create clusterpair across two clusters.
 
-use std::process::Stdio;
-
 use assert_cmd::Command;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -138,19 +136,7 @@ async fn get_generate_and_delete_on_a_real_apiserver() {
 
     // generate's output is accepted by kubectl create -f, and storkctl reads it back.
     let generated = ok(kc, &["generate", "clusterpair", "generated", "-n", "test1"]);
-    let mut kubectl = cluster
-        .kubectl()
-        .args(["create", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl");
-    {
-        use std::io::Write;
-        kubectl.stdin.take().expect("stdin").write_all(generated.as_bytes()).expect("write stdin");
-    }
-    let created = kubectl.wait_with_output().expect("kubectl create");
+    let created = cluster.kubectl_with_stdin(&["create", "-f", "-"], &generated).expect("kubectl create");
     assert!(created.status.success(), "kubectl create -f: {}", String::from_utf8_lossy(&created.stderr));
     assert_eq!(String::from_utf8_lossy(&created.stdout), "clusterpair.stork.libopenstorage.org/generated created\n");
     let stored: ClusterPair =

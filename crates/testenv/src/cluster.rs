@@ -384,6 +384,18 @@ impl TestCluster {
         cmd
     }
 
+    /// Runs this cluster's kubectl with `args`, writing `stdin` to it (e.g. `create -f -`).
+    pub fn kubectl_with_stdin(&self, args: &[&str], stdin: &str) -> std::io::Result<std::process::Output> {
+        use std::io::Write as _;
+        use std::process::Stdio;
+        let mut child =
+            self.kubectl().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(stdin.as_bytes())?;
+        }
+        child.wait_with_output()
+    }
+
     pub fn binaries(&self) -> &Binaries {
         &self.bins
     }

@@ -2,9 +2,6 @@
 //! storkctl output are admitted by `kubectl create` with strict field validation, and read back by our
 //! types; malformed ones are rejected naming the field.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use kube::api::Api;
 use testenv::TestCluster;
 
@@ -134,16 +131,7 @@ spec:
 "#;
 
 fn kubectl_create(cluster: &TestCluster, yaml: &str) -> (bool, String) {
-    let mut child = cluster
-        .kubectl()
-        .args(["create", "--validate=strict", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl");
-    child.stdin.take().expect("stdin").write_all(yaml.as_bytes()).expect("stdin");
-    let out = child.wait_with_output().expect("kubectl");
+    let out = cluster.kubectl_with_stdin(&["create", "--validate=strict", "-f", "-"], yaml).expect("kubectl");
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 

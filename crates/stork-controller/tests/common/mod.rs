@@ -124,17 +124,7 @@ pub fn kubectl_create(cluster: &TestCluster, yaml: &str) -> (bool, String) {
 }
 
 pub fn kubectl_stdin(cluster: &TestCluster, args: &[&str], stdin: &str) -> (bool, String) {
-    use std::io::Write;
-    let mut child = cluster
-        .kubectl()
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run kubectl");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    let out = child.wait_with_output().expect("kubectl output");
+    let out = cluster.kubectl_with_stdin(args, stdin).expect("run kubectl");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
