@@ -353,3 +353,102 @@ specs:
     assert_eq!(status.status, M::Failed);
     assert!(status.reason.contains("ResourceTransformation nope not found in namespace shop"), "{}", status.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_fields_choose_and_shape_what_is_copied() {
+    let (source, destination) = TestCluster::start_pair().await.expect("clusters");
+    let stork = Stork::start(&source, &[]);
+    ready_pair(&source, &destination, "kube-system", &stork).await;
+    let setup = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-b, labels: {team: b}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web, namespace: team-a, labels: {app: web}}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-cache, namespace: team-a, labels: {app: web, tier: cache}}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: db, namespace: team-a, labels: {app: db}}
+data: {k: v}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: team-a, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: team-b}
+data: {k: v}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: team-b-data}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  storageClassName: shared
+  nfs: {server: nfs.example.com, path: /b}
+  claimRef: {namespace: team-b, name: data}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: team-b}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: shared
+  volumeName: team-b-data
+  resources: {requests: {storage: 1Gi}}
+"#;
+    let (ok, out) = kubectl_stdin(&source, &["apply", "-f", "-"], setup);
+    assert!(ok, "{out}");
+
+    // Namespaces by label, objects by selectors, and the application started on the destination.
+    let spec = "  clusterPair: remotecluster\n  namespaceSelectors: {team: a}\n  selectors: {app: web}\n  excludeSelectors: {tier: cache}\n  startApplications: true";
+    let status = migrate(&source, "kube-system", "selected", spec, &stork).await;
+    assert_eq!(status.status, M::Successful, "{status:#?}");
+    assert!(kget(&destination, Some("team-a"), "configmap", "web").is_some());
+    assert!(kget(&destination, Some("team-a"), "configmap", "web-cache").is_none(), "excludeSelectors");
+    assert!(kget(&destination, Some("team-a"), "configmap", "db").is_none(), "selectors");
+    let web = kget(&destination, Some("team-a"), "deployment", "web").expect("deployment");
+    assert_eq!(web["spec"]["replicas"], 2, "startApplications keeps the replicas");
+    assert!(kget(&destination, None, "namespace", "team-b").is_none(), "team-b is not selected");
+
+    // includeResources: false copies only claims and their volumes; cluster-scoped objects go through
+    // the admin pair.
+    let spec = "  clusterPair: remotecluster\n  adminClusterPair: remotecluster\n  namespaces: [team-b]\n  includeResources: false";
+    let status = migrate(&source, "kube-system", "volumes-only", spec, &stork).await;
+    assert_eq!(status.status, M::Successful, "{status:#?}");
+    assert!(kget(&destination, Some("team-b"), "pvc", "data").is_some());
+    assert!(kget(&destination, None, "pv", "team-b-data").is_some());
+    assert!(kget(&destination, Some("team-b"), "configmap", "settings").is_none(), "includeResources: false");
+
+    // excludeResourceTypes by kind name, case-insensitively.
+    let spec = "  clusterPair: remotecluster\n  namespaces: [team-b]\n  excludeResourceTypes: [persistentvolumeclaim]";
+    let status = migrate(&source, "kube-system", "no-claims", spec, &stork).await;
+    let kinds: Vec<&str> = status.resources.iter().map(|r| r.kind.as_str()).collect();
+    assert!(kinds.contains(&"ConfigMap") && !kinds.contains(&"PersistentVolumeClaim"), "{kinds:?}");
+
+    let spec = "  clusterPair: remotecluster\n  adminClusterPair: nope\n  namespaces: [team-b]";
+    let status = migrate(&source, "kube-system", "bad-admin-pair", spec, &stork).await;
+    assert_eq!(status.status, M::Failed);
+    assert!(status.reason.contains("ClusterPair nope not found in namespace kube-system"), "{}", status.reason);
+}
