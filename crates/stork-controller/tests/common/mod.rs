@@ -255,8 +255,14 @@ pub fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// `name=resourceVersion` of every object of `kinds` in `namespace` on `cluster`.
-pub fn versions(cluster: &TestCluster, namespace: &str, kinds: &str) -> std::collections::BTreeMap<String, String> {
+/// `Kind/name` → `field` of every object of `kinds` in `namespace` on `cluster`, where `field` reads one
+/// value from the object.
+fn snapshot(
+    cluster: &TestCluster,
+    namespace: &str,
+    kinds: &str,
+    field: impl Fn(&serde_json::Value) -> String,
+) -> std::collections::BTreeMap<String, String> {
     let (ok, out) = kubectl(cluster, &["get", kinds, "-n", namespace, "-o", "json"]);
     assert!(ok, "{out}");
     let list: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -271,8 +277,21 @@ pub fn versions(cluster: &TestCluster, namespace: &str, kinds: &str) -> std::col
                     o["kind"].as_str().unwrap_or_default(),
                     o["metadata"]["name"].as_str().unwrap_or_default()
                 ),
-                o["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
+                field(o),
             )
         })
         .collect()
+}
+
+/// `Kind/name` → resourceVersion. Any write changes it, including a controller's status update.
+pub fn versions(cluster: &TestCluster, namespace: &str, kinds: &str) -> std::collections::BTreeMap<String, String> {
+    snapshot(cluster, namespace, kinds, |o| o["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string())
+}
+
+/// `Kind/name` → the Migration that last wrote the object (every write of ours sets a new name), so
+/// "did we write it" is told apart from the destination's controllers updating status.
+pub fn written_by(cluster: &TestCluster, namespace: &str, kinds: &str) -> std::collections::BTreeMap<String, String> {
+    snapshot(cluster, namespace, kinds, |o| {
+        o["metadata"]["annotations"]["stork.libopenstorage.org/migrationName"].as_str().unwrap_or_default().to_string()
+    })
 }
