@@ -208,27 +208,15 @@ pub fn to_file_form(pair: &PairKubeconfig) -> Result<Kubeconfig, PairConfigError
                 .collect(),
         )
     };
-    let to_value = |v: &dyn erased::Ser| v.to_value().map_err(|e| PairConfigError::Unusable(e.to_string()));
+    let unusable = |e: serde_json::Error| PairConfigError::Unusable(e.to_string());
     let mut file = Map::new();
     file.insert("apiVersion".into(), json!("v1"));
     file.insert("kind".into(), json!("Config"));
-    file.insert("clusters".into(), named("cluster", to_value(&pair.clusters)?));
-    file.insert("users".into(), named("user", to_value(&pair.users)?));
-    file.insert("contexts".into(), named("context", to_value(&pair.contexts)?));
+    file.insert("clusters".into(), named("cluster", serde_json::to_value(&pair.clusters).map_err(unusable)?));
+    file.insert("users".into(), named("user", serde_json::to_value(&pair.users).map_err(unusable)?));
+    file.insert("contexts".into(), named("context", serde_json::to_value(&pair.contexts).map_err(unusable)?));
     file.insert("current-context".into(), json!(pair.current_context));
     serde_json::from_value(Value::Object(file)).map_err(|e| PairConfigError::Unusable(e.to_string()))
-}
-
-mod erased {
-    /// Lets one closure serialize the three differently typed maps.
-    pub trait Ser {
-        fn to_value(&self) -> serde_json::Result<serde_json::Value>;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_value(&self) -> serde_json::Result<serde_json::Value> {
-            serde_json::to_value(self)
-        }
-    }
 }
 
 #[cfg(test)]

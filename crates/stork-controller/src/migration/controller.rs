@@ -148,7 +148,9 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
     let processed = Arc::new(AtomicU64::new(0));
     let progress = spawn_progress(ctx, &namespace, &name, running.clone(), processed.clone());
     let result = engine::run(&validated.clients, &job, processed).await;
-    progress.abort();
+    let (stop_progress, progress) = progress;
+    let _ = stop_progress.send(());
+    let _ = progress.await;
 
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -417,20 +419,26 @@ async fn finish_failed(ctx: &Context, migration: &Migration, reason: &str) -> Re
 }
 
 /// Writes the processed count every two seconds while the engine runs (for `storkctl ... --wait`).
+/// Stopped through the returned sender and awaited, never aborted: an aborted task may leave a patch in
+/// flight that lands after the final status and turns the Migration back to InProgress.
 fn spawn_progress(
     ctx: &Context,
     namespace: &str,
     name: &str,
     base: MigrationStatus,
     processed: Arc<AtomicU64>,
-) -> tokio::task::JoinHandle<()> {
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let client = ctx.client.clone();
     let (namespace, name) = (namespace.to_string(), name.to_string());
-    tokio::spawn(async move {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
         let api: Api<Migration> = Api::namespaced(client, &namespace);
         let mut last = 0;
         loop {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
             let done = processed.load(Ordering::Relaxed);
             if done == last {
                 continue;
@@ -441,7 +449,8 @@ fn spawn_progress(
             let patch = json!({"apiVersion": stork_api::API_VERSION, "kind": "Migration", "status": status});
             let _ = api.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await;
         }
-    })
+    });
+    (stop, task)
 }
 
 async fn write_status(ctx: &Context, namespace: &str, name: &str, status: &MigrationStatus) -> Result<(), Error> {
