@@ -6,6 +6,7 @@ use std::time::Duration;
 use kube::runtime::events::Recorder;
 
 use crate::metrics::Metrics;
+use crate::migration::prepared::PreparedCache;
 use crate::remote::RemoteClients;
 use crate::storage::StorageDriver;
 
@@ -27,4 +28,6 @@ pub struct Context {
     pub remotes: RemoteClients,
     pub storage: Option<Box<dyn StorageDriver>>,
     pub settings: Settings,
+    /// Source objects prepared by earlier migrations (the source is this controller's own cluster).
+    pub prepared: PreparedCache,
 }

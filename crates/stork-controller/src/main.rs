@@ -88,6 +88,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             admin_namespace: args.admin_namespace.clone(),
             migration_concurrency: args.migration_concurrency,
         },
+        prepared: Default::default(),
     });
 
     let controllers = async {

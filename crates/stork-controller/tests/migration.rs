@@ -180,10 +180,14 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
         .0
     );
     assert!(kubectl(&destination, &["scale", "deployment", "web", "-n", "shop", "--replicas=4"]).0);
+    // A removal leaves no foreign field owner behind, only a field missing from ours.
+    let remove = r#"[{"op":"remove","path":"/data/THREADS"}]"#;
+    assert!(kubectl(&destination, &["patch", "configmap", "web-config", "-n", "shop", "--type=json", "-p", remove]).0);
     let status = migrate(&source, "kube-system", "fourth", SPEC, &stork).await;
     let counts = status.resource_counts.clone().expect("counts");
-    assert_eq!((counts.created, counts.updated), (0, 2), "{counts:?}");
+    assert_eq!((counts.created, counts.updated), (0, 3), "{counts:?}");
     assert_eq!(kget(&destination, Some("blog"), "configmap", "api-config").expect("cm")["data"]["feature"], "on");
+    assert_eq!(kget(&destination, Some("shop"), "configmap", "web-config").expect("cm")["data"]["THREADS"], "16");
     assert_eq!(kget(&destination, Some("shop"), "deployment", "web").expect("web")["spec"]["replicas"], 0);
 
     // A full migration rewrites every object; the next incremental one again finds nothing to write.

@@ -147,7 +147,9 @@ async fn apply(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
     };
     let processed = Arc::new(AtomicU64::new(0));
     let progress = spawn_progress(ctx, &namespace, &name, running.clone(), processed.clone());
-    let result = engine::run(&validated.clients, &job, processed).await;
+    ctx.prepared.begin_run();
+    let result = engine::run(&validated.clients, &job, &ctx.prepared, processed).await;
+    ctx.prepared.trim();
     let (stop_progress, progress) = progress;
     let _ = stop_progress.send(());
     let _ = progress.await;

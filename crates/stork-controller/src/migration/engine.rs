@@ -2,7 +2,7 @@
 //! update because the source changed or the copy drifted, or nothing), apply in dependency order with
 //! bounded parallelism using server-side apply, and purge what we created that the source no longer has.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,10 +13,12 @@ use serde_json::{Value, json};
 use stork_api::{MigrationSpec, ResourceCounts, annotations as ann};
 
 use super::collect::{self, Collection, SourceObject};
-use super::fingerprint::{content_hash, drifted};
-use super::resource_transform;
+use super::fetch::{self, Identity, TypeSource};
+use super::fingerprint::{MetadataVerdict, content_hash, drift_from_metadata, drifted};
+use super::prepared::PreparedCache;
+use super::ready::{Ready, for_job, ready_sources};
 use super::select::{TypeKey, wants_type};
-use super::transform::{TransformOptions, annotate, prepare, without_node_ports};
+use super::transform::{TransformOptions, without_node_ports};
 
 /// Field manager of everything stork-rs writes on a destination.
 pub const FIELD_MANAGER: &str = "stork-rs";
@@ -118,63 +120,73 @@ enum Planned {
     Write(Work),
     /// Nothing to write (unchanged), or it cannot be written (type not served).
     Done(Entry),
+    /// The destination copy's metadata cannot rule out drift: plan again with the whole object.
+    NeedsObject,
 }
 
-fn plan_one(
-    source: &SourceObject,
-    job: &Job,
-    options: &TransformOptions,
-    served: &Served,
-    destination: &DestinationState,
-) -> Planned {
-    let entry = |result: EntryResult, transformed_by: String| Entry {
-        key: source.key.clone(),
-        namespace: source.namespace().to_string(),
-        name: source.name().to_string(),
+/// What is known of an object on the destination.
+#[derive(Clone, Copy)]
+enum Existing<'a> {
+    Missing,
+    /// Its metadata only (from a metadata-only list).
+    Metadata(&'a Value),
+    /// The whole object.
+    Object(&'a Value),
+}
+
+fn plan_one(ready: &Ready, job: &Job, served: &Served, existing: Existing) -> Planned {
+    let (key, namespace, name) = &ready.id;
+    let transformed_by = if ready.prepared.transformed { job.transform_name.clone() } else { String::new() };
+    let entry = |result: EntryResult| Entry {
+        key: key.clone(),
+        namespace: namespace.clone(),
+        name: name.clone(),
         result,
-        transformed_by,
+        transformed_by: transformed_by.clone(),
     };
-    let Some(ar) = served.get(&(source.key.group.clone(), source.key.version.clone(), source.key.kind.clone())) else {
-        return Planned::Done(entry(
-            EntryResult::Failed(format!(
+    let Some(ar) = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone())) else {
+        return Planned::Done(Entry {
+            transformed_by: String::new(),
+            ..entry(EntryResult::Failed(format!(
                 "the destination does not serve {}/{} {}; install it there (for custom resources, the CRD could not be copied)",
-                source.key.status_group(),
-                source.key.version,
-                source.key.kind
-            )),
-            String::new(),
-        ));
+                key.status_group(),
+                key.version,
+                key.kind
+            )))
+        });
     };
-    let mut desired = prepare(&source.key, &source.obj, options);
-    let transformed = job
-        .transforms
-        .get(source.namespace())
-        .is_some_and(|specs| resource_transform::apply(specs, &source.key, &mut desired));
-    let transformed_by = if transformed { job.transform_name.clone() } else { String::new() };
-    let hash = content_hash(&desired);
-    annotate(&mut desired, &job.name, &job.namespace, &hash, &job.time);
-    let existing = destination.get(&(source.key.clone(), source.namespace().to_string(), source.name().to_string()));
-    let needed = match existing {
-        None => true,
-        Some(_) if job.full => true,
-        Some(actual) => {
-            actual["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() != Some(hash.as_str())
-                || drifted(actual, &desired, FIELD_MANAGER)
+    let hash = ready.prepared.hash.as_str();
+    let same_hash = |actual: &Value| actual["metadata"]["annotations"][ann::RESOURCE_HASH].as_str() == Some(hash);
+    let mut body = None;
+    let (needed, actual) = match existing {
+        Existing::Missing => (true, None),
+        Existing::Metadata(actual) | Existing::Object(actual) if job.full || !same_hash(actual) => (true, Some(actual)),
+        Existing::Object(actual) => {
+            let desired = for_job(&ready.prepared, job);
+            let drift = drifted(actual, &desired, FIELD_MANAGER);
+            body = Some(desired);
+            (drift, Some(actual))
         }
+        // Ownership is all this looks at, so the placeholders of the prepared object do.
+        Existing::Metadata(actual) => match drift_from_metadata(actual, &ready.prepared.desired, FIELD_MANAGER) {
+            MetadataVerdict::Clean => (false, Some(actual)),
+            MetadataVerdict::NeverWritten => (true, Some(actual)),
+            MetadataVerdict::NeedsObject => return Planned::NeedsObject,
+        },
     };
     if !needed {
-        return Planned::Done(entry(EntryResult::Unchanged, transformed_by));
+        return Planned::Done(entry(EntryResult::Unchanged));
     }
     Planned::Write(Work {
-        transformed_by,
-        key: source.key.clone(),
+        transformed_by: transformed_by.clone(),
+        key: key.clone(),
         ar: ar.clone(),
-        namespace: source.namespace().to_string(),
-        name: source.name().to_string(),
-        body: desired,
-        create: existing.is_none(),
-        update_entry: existing.and_then(our_update_entry),
-        cluster_scoped: !source.key.namespaced,
+        namespace: namespace.clone(),
+        name: name.clone(),
+        body: body.unwrap_or_else(|| for_job(&ready.prepared, job)),
+        create: actual.is_none(),
+        update_entry: actual.and_then(our_update_entry),
+        cluster_scoped: !key.namespaced,
     })
 }
 
@@ -188,15 +200,21 @@ fn tier(key: &TypeKey) -> u8 {
     }
 }
 
-pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Result<Outcome, EngineError> {
+pub async fn run(
+    clients: &Clients,
+    job: &Job,
+    cache: &PreparedCache,
+    processed: Arc<AtomicU64>,
+) -> Result<Outcome, EngineError> {
     let mut mark = Instant::now();
     let mut lap = move |outcome: &mut Outcome, name: &'static str| {
         outcome.phases.push((name, mark.elapsed()));
         mark = Instant::now();
     };
     // Discovery on both sides, then reading the source and listing the destination, are independent.
-    let (source_types, served) =
-        tokio::join!(collect::discover_types(&clients.source), served_types(&clients.destination));
+    let ((source_types, served), discovered) =
+        timed(async { tokio::join!(collect::discover_types(&clients.source), served_types(&clients.destination)) })
+            .await;
     let source_types = source_types?;
     let mut served = served?;
     let listed: BTreeSet<TypeKey> = source_types
@@ -207,13 +225,14 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         .map(|(k, _)| k.clone())
         .collect();
     let ((collection, source_took), (destination_state, destination_took)) = tokio::join!(
-        timed(collect::collect(&clients.source, &job.spec, &job.namespaces, &source_types)),
+        timed(collect::collect(&clients.source, &job.spec, &job.namespaces, &source_types, !cache.is_empty())),
         timed(list_destination(clients, &served, &listed))
     );
     let collection = collection?;
     let destination_state = destination_state?;
     let mut outcome = Outcome::default();
     outcome.counts.skipped = collection.skipped;
+    outcome.phases.push(("discover", discovered));
     outcome.phases.push(("read-source", source_took));
     outcome.phases.push(("read-destination", destination_took));
     lap(&mut outcome, "collect");
@@ -231,40 +250,58 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
         skip_service_update: job.spec.skip_service_update == Some(true),
     };
     let sources: Vec<&SourceObject> = collection.cluster_objects.iter().chain(collection.objects.iter()).collect();
-    lap(&mut outcome, "list-destination");
+    let ready = ready_sources(&clients.source, &source_types, &sources, job, &options, cache, &mut outcome).await?;
+    lap(&mut outcome, "prepare");
 
-    // Preparing, hashing and comparing thousands of objects is pure CPU: spread it over the cores.
-    let plan = |source: &SourceObject| plan_one(source, job, &options, &served, &destination_state);
-    let planned: Vec<Planned> = tokio::task::block_in_place(|| {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-        let chunk = sources.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = sources
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|s| plan(s)).collect::<Vec<_>>()))
-                .collect();
-            // A panicking planner is a bug; fail the migration rather than silently drop its objects.
-            handles
-                .into_iter()
-                .map(|h| h.join().map_err(|_| EngineError::Internal("planning failed")))
-                .collect::<Result<Vec<_>, _>>()
-        })
-    })?
-    .into_iter()
-    .flatten()
-    .collect();
+    let listed_state = |id: &Identity| match destination_state.get(id) {
+        Some(meta) => Existing::Metadata(meta),
+        None => Existing::Missing,
+    };
+    let planned = parallel_map(&ready.ready, |r| plan_one(r, job, &served, listed_state(&r.id)))?;
     let mut works: Vec<Work> = Vec::new();
-    for planned in planned {
-        match planned {
-            Planned::Write(work) => works.push(work),
-            Planned::Done(entry) => {
-                processed.fetch_add(1, Ordering::Relaxed);
-                outcome.record(entry);
-            }
+    let mut recheck: Vec<&Ready> = Vec::new();
+    let settle = |planned: Planned, works: &mut Vec<Work>, outcome: &mut Outcome| match planned {
+        Planned::Write(work) => {
+            works.push(work);
+            Ok(())
+        }
+        Planned::Done(entry) => {
+            processed.fetch_add(1, Ordering::Relaxed);
+            outcome.record(entry);
+            Ok(())
+        }
+        Planned::NeedsObject => Err(()),
+    };
+    for (source, planned) in ready.ready.iter().zip(planned) {
+        if settle(planned, &mut works, &mut outcome).is_err() {
+            recheck.push(source);
         }
     }
-
     lap(&mut outcome, "plan");
+    if !recheck.is_empty() {
+        let wanted: Vec<Identity> = recheck.iter().map(|r| r.id.clone()).collect();
+        let objects = fetch::whole_objects(wanted, |key| {
+            let ar = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))?.clone();
+            let client = if key.namespaced { &clients.destination } else { &clients.cluster_destination };
+            Some(TypeSource { ar, client: client.clone() })
+        })
+        .await;
+        for source in &recheck {
+            let existing = match objects.get(&source.id) {
+                Some(Some(object)) => Existing::Object(object),
+                Some(None) => Existing::Missing,
+                // Unreadable now: re-applying is always safe, and comparing the metadata alone as if it
+                // were the whole object finds our fields missing, which plans exactly that.
+                None => destination_state.get(&source.id).map_or(Existing::Missing, Existing::Object),
+            };
+            if settle(plan_one(source, job, &served, existing), &mut works, &mut outcome).is_err() {
+                return Err(EngineError::Internal("planning with the whole destination object asked for it again"));
+            }
+        }
+        tracing::debug!(migration = %job.name, objects = recheck.len(), "read whole destination objects to check drift");
+        lap(&mut outcome, "read-to-verify");
+    }
+
     let mut tiers: BTreeMap<u8, Vec<Work>> = BTreeMap::new();
     for work in works {
         tiers.entry(tier(&work.key)).or_default().push(work);
@@ -290,16 +327,20 @@ pub async fn run(clients: &Clients, job: &Job, processed: Arc<AtomicU64>) -> Res
 
     lap(&mut outcome, "apply");
     if job.spec.purge_deleted_resources == Some(true) {
-        purge(clients, job, &sources, &served, &collection.types, &destination_state, &mut outcome).await;
+        purge(clients, job, &ready.present, &served, &collection.types, &destination_state, &mut outcome).await;
         lap(&mut outcome, "purge");
     }
     let c = &outcome.counts;
     outcome.counts.total = c.created + c.updated + c.unchanged + c.failed - failed_purges(&outcome.entries);
+    // Freeing thousands of JSON trees takes milliseconds the status write should not wait for.
+    drop(sources);
+    let released = tokio::task::spawn_blocking(move || drop((collection, destination_state, ready)));
+    drop(released);
     Ok(outcome)
 }
 
 impl Outcome {
-    fn record(&mut self, entry: Entry) {
+    pub(super) fn record(&mut self, entry: Entry) {
         match &entry.result {
             EntryResult::Created => self.counts.created += 1,
             EntryResult::Updated => self.counts.updated += 1,
@@ -396,7 +437,7 @@ fn our_update_entry(obj: &Value) -> Option<usize> {
 async fn ensure_namespaces(clients: &Clients, collection: &Collection, outcome: &mut Outcome) {
     let ar = ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&());
     let api: Api<DynamicObject> = Api::all_with(clients.cluster_destination.clone(), &ar);
-    let existing: BTreeSet<String> = match collect::list_all(&clients.cluster_destination, &ar).await {
+    let existing: BTreeSet<String> = match collect::list_all_metadata(&clients.cluster_destination, &ar).await {
         Ok(list) => list.iter().filter_map(|ns| ns["metadata"]["name"].as_str().map(str::to_string)).collect(),
         Err(_) => BTreeSet::new(),
     };
@@ -548,9 +589,30 @@ async fn served_types(client: &kube::Client) -> Result<Served, EngineError> {
     Ok(types.into_iter().map(|(k, ar)| ((k.group, k.version, k.kind), ar)).collect())
 }
 
-type DestinationState = HashMap<(TypeKey, String, String), Value>;
+/// Destination objects' metadata, by identity.
+type DestinationState = HashMap<Identity, Value>;
 
-/// One list per type on the destination, indexed by (type, namespace, name).
+/// `f` over `items` on every core, results in the items' order: preparing, hashing and comparing
+/// thousands of objects is pure CPU.
+pub(super) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<Vec<R>, EngineError> {
+    tokio::task::block_in_place(|| {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+        let chunk = items.len().div_ceil(threads).max(1);
+        let f = &f;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>())).collect();
+            // A panicking planner is a bug; fail the migration rather than silently drop its objects.
+            handles
+                .into_iter()
+                .map(|h| h.join().map_err(|_| EngineError::Internal("planning failed")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    })
+    .map(|parts| parts.into_iter().flatten().collect())
+}
+
+/// One metadata-only list per type on the destination, indexed by (type, namespace, name).
 async fn list_destination(
     clients: &Clients,
     served: &Served,
@@ -565,7 +627,7 @@ async fn list_destination(
     let lists: Vec<Result<(TypeKey, Vec<Value>), EngineError>> = stream::iter(listable)
         .map(|(key, ar)| async move {
             let client = if key.namespaced { &clients.destination } else { &clients.cluster_destination };
-            let items = collect::list_all(client, &ar)
+            let items = collect::list_all_metadata(client, &ar)
                 .await
                 .map_err(|e| EngineError::DestinationList { what: key.plural.clone(), message: e.to_string() })?;
             Ok((key, items))
@@ -590,19 +652,19 @@ async fn list_destination(
 async fn purge(
     clients: &Clients,
     job: &Job,
-    sources: &[&SourceObject],
+    present: &HashSet<Identity>,
     served: &Served,
     types: &[TypeKey],
     destination: &DestinationState,
     outcome: &mut Outcome,
 ) {
-    let present: BTreeSet<(&TypeKey, &str, &str)> = sources.iter().map(|s| (&s.key, s.namespace(), s.name())).collect();
     let wanted: BTreeSet<&TypeKey> = types.iter().collect();
-    for ((key, namespace, name), obj) in destination {
+    for (id, obj) in destination {
+        let (key, namespace, name) = id;
         if !key.namespaced || !wanted.contains(key) || !job.namespaces.contains(namespace) {
             continue;
         }
-        if present.contains(&(key, namespace.as_str(), name.as_str())) || !written_by_us(obj) {
+        if present.contains(id) || !written_by_us(obj) {
             continue;
         }
         let Some(ar) = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone())) else { continue };

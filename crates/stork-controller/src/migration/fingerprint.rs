@@ -4,42 +4,23 @@
 use serde_json::Value;
 
 /// Hex SHA-256 (first 128 bits) of the canonical JSON of `obj`; stable across runs and processes.
+/// serde_json's maps are sorted (its `preserve_order` feature is off: the key-order test below fails if
+/// a dependency ever turns it on), so its serialization is canonical and streams straight into the digest.
 pub fn content_hash(obj: &Value) -> String {
-    let mut canonical = String::new();
-    write_canonical(obj, &mut canonical);
-    let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
-    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// JSON with object keys sorted, so equal content hashes equally whatever the map order.
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
-            }
-            out.push('}');
+    struct Digest(ring::digest::Context);
+    impl std::io::Write for Digest {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
         }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
-        other => out.push_str(&other.to_string()),
     }
+    let mut digest = Digest(ring::digest::Context::new(&ring::digest::SHA256));
+    // Writing into a digest cannot fail, and a Value always serializes.
+    let _ = serde_json::to_writer(&mut digest, obj);
+    digest.0.finish().as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Field paths set by `desired`, each ending at a scalar, a list (lists count as a whole) or an empty
@@ -103,6 +84,34 @@ fn present(obj: &Value, path: &[String]) -> bool {
     true
 }
 
+/// Paths that managers other than us wrote after our last write (status writes excepted), or `None`
+/// when we never wrote the object.
+fn later_foreign_paths(actual: &Value, our_manager: &str) -> Option<Vec<Vec<String>>> {
+    let managed = actual["metadata"]["managedFields"].as_array()?;
+    let our_time = managed
+        .iter()
+        .filter(|m| m["manager"] == our_manager && m["subresource"].as_str().unwrap_or("").is_empty())
+        .filter_map(|m| m["time"].as_str())
+        .max()?;
+    // Entries written through /scale carry no time, so they count as later.
+    let later = |m: &&Value| m["time"].as_str().is_none_or(|t| t > our_time);
+    Some(
+        managed
+            .iter()
+            .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
+            .filter(later)
+            .flat_map(|m| managed_paths(&m["fieldsV1"]))
+            .collect(),
+    )
+}
+
+fn overlaps(path: &[String], theirs: &[Vec<String>]) -> bool {
+    theirs.iter().any(|t| {
+        let n = path.len().min(t.len());
+        path[..n] == t[..n]
+    })
+}
+
 /// True when `actual` (the destination object) no longer holds what we applied: a field we set is
 /// gone, or another manager changed one of our fields after our last write. Fields others add (status,
 /// defaults, controllers' annotations) are not drift.
@@ -111,31 +120,108 @@ pub fn drifted(actual: &Value, desired: &Value, our_manager: &str) -> bool {
     if ours.iter().any(|p| !present(actual, p)) {
         return true;
     }
-    let managed = actual["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
-    let Some(our_time) = managed
-        .iter()
-        .filter(|m| m["manager"] == our_manager && m["subresource"].as_str().unwrap_or("").is_empty())
-        .filter_map(|m| m["time"].as_str())
-        .max()
-        .map(str::to_string)
-    else {
-        // Never written by us: apply once so that we own what we set.
-        return true;
+    // Never written by us: apply once so that we own what we set.
+    let Some(theirs) = later_foreign_paths(actual, our_manager) else { return true };
+    // Another manager wrote one of our fields after us and the value there is no longer what we applied.
+    ours.iter().any(|p| overlaps(p, &theirs) && value_at(actual, p) != value_at(desired, p))
+}
+
+/// What an object's metadata alone (its managedFields) tells about drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataVerdict {
+    /// Every field we set is still ours and nobody wrote any of them after us.
+    Clean,
+    /// We never wrote the object: apply.
+    NeverWritten,
+    /// A field we set is no longer recorded as ours, or another manager wrote one of our fields
+    /// later: only the object's values can tell (see [`drifted`]).
+    NeedsObject,
+}
+
+/// Drift as far as `metadata.managedFields` can tell, for objects listed metadata-only. The API server
+/// drops a field from every manager's set when it is removed and moves it to the writer when another
+/// manager overwrites it, so a field we set that is still in our set, with no later foreign writer,
+/// still holds what we applied.
+pub fn drift_from_metadata(actual: &Value, desired: &Value, our_manager: &str) -> MetadataVerdict {
+    let Some(managed) = actual["metadata"]["managedFields"].as_array() else { return MetadataVerdict::NeverWritten };
+    let unscoped = |m: &&Value| m["subresource"].as_str().unwrap_or("").is_empty();
+    let ours: Vec<&Value> = managed.iter().filter(|m| m["manager"] == our_manager).filter(unscoped).collect();
+    let Some(our_time) = ours.iter().filter_map(|m| m["time"].as_str()).max() else {
+        return MetadataVerdict::NeverWritten;
     };
-    // Another manager wrote one of our fields after us (entries written through /scale carry no time,
-    // so they count as later) and the value there is no longer what we applied.
-    let later = |m: &&Value| m["time"].as_str().is_none_or(|t| t > our_time.as_str());
-    let theirs: Vec<Vec<String>> = managed
+    // Same rule as `later_foreign_paths`; walked side by side with ours instead of expanded into paths,
+    // as this runs for every object of every incremental migration.
+    let theirs: Vec<&Value> = managed
         .iter()
         .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
-        .filter(later)
-        .flat_map(|m| managed_paths(&m["fieldsV1"]))
+        .filter(|m| m["time"].as_str().is_none_or(|t| t > our_time))
+        .map(|m| &m["fieldsV1"])
         .collect();
-    ours.iter().any(|p| {
-        theirs.iter().any(|t| {
-            let n = p.len().min(t.len());
-            p[..n] == t[..n]
-        }) && value_at(actual, p) != value_at(desired, p)
+    let ours: Vec<&Value> = ours.iter().map(|m| &m["fieldsV1"]).collect();
+    if clean_below(desired, &ours, false, &theirs, Level::Root) {
+        MetadataVerdict::Clean
+    } else {
+        MetadataVerdict::NeedsObject
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Root,
+    Metadata,
+    Other,
+}
+
+/// True when every field `desired` sets at or below this point is in one of `ours` (or under an
+/// ancestor we own whole) and no later foreign writer's set touches it.
+fn clean_below(desired: &Value, ours: &[&Value], owned_whole: bool, theirs: &[&Value], level: Level) -> bool {
+    // The root of a set is not a field: an empty set owns nothing rather than everything.
+    let foreign_leaf = level != Level::Root && theirs.iter().any(|t| is_managed_leaf(t));
+    match desired {
+        Value::Null => true,
+        Value::Object(map) if map.is_empty() => true,
+        Value::Object(map) => map.iter().all(|(key, value)| {
+            let identifying = match level {
+                Level::Root => key == "apiVersion" || key == "kind",
+                Level::Metadata => key == "name" || key == "namespace",
+                Level::Other => false,
+            };
+            if identifying {
+                return true;
+            }
+            let field = format!("f:{key}");
+            // An empty set node is a field owned as a whole (an atomic map or struct).
+            let whole = owned_whole
+                || (level != Level::Root && ours.iter().any(|o| o.as_object().is_some_and(|m| m.is_empty())));
+            let our_children: Vec<&Value> = ours.iter().filter_map(|o| o.get(&field)).collect();
+            let their_children: Vec<&Value> = theirs.iter().filter_map(|t| t.get(&field)).collect();
+            if foreign_leaf && sets_something(value) {
+                return false;
+            }
+            if !whole && our_children.is_empty() {
+                return !sets_something(value);
+            }
+            let next = if level == Level::Root && key == "metadata" { Level::Metadata } else { Level::Other };
+            clean_below(value, &our_children, whole, &their_children, next)
+        }),
+        // A scalar or a list: ours as a whole; any foreign entry at or under it overlaps.
+        _ => theirs.is_empty(),
+    }
+}
+
+/// True when a value sets something the server records as owned (not a null, not an empty map).
+fn sets_something(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(map) => map.values().any(sets_something),
+        _ => true,
+    }
+}
+
+/// A `fieldsV1` node that `managed_paths` ends a path at: no field, key, value or index children.
+fn is_managed_leaf(node: &Value) -> bool {
+    node.as_object().is_none_or(|m| {
+        !m.keys().any(|k| k.starts_with("f:") || k.starts_with("k:") || k.starts_with("v:") || k.starts_with("i:"))
     })
 }
 
@@ -230,5 +316,57 @@ mod tests {
             entry("kubectl-set", "2026-01-01T00:09:00Z", json!({"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {"f:image": {}}}}})),
         ]});
         assert!(drifted(&actual, &desired, "stork-rs"));
+    }
+
+    #[test]
+    fn metadata_alone_clears_untouched_copies_and_flags_the_rest() {
+        let fields = json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {"f:app": {}},
+            "f:annotations": {"f:stork.libopenstorage.org/resource-hash": {}}}});
+        let ours = entry("stork-rs", "2026-01-01T00:00:00Z", fields.clone());
+        let controller = entry(
+            "kube-controller-manager",
+            "2026-01-01T00:01:00Z",
+            json!({"f:metadata": {"f:annotations": {"f:other": {}}}}),
+        );
+        let clean = actual(vec![ours.clone(), controller]);
+        assert_eq!(drift_from_metadata(&clean, &desired(), "stork-rs"), MetadataVerdict::Clean);
+        assert!(!drifted(&clean, &desired(), "stork-rs"), "the exact check agrees");
+
+        // A field removed by someone else is no longer in our set.
+        let trimmed = json!({"f:metadata": fields["f:metadata"].clone()});
+        let removed = actual(vec![entry("stork-rs", "2026-01-01T00:00:00Z", trimmed)]);
+        assert_eq!(drift_from_metadata(&removed, &desired(), "stork-rs"), MetadataVerdict::NeedsObject);
+
+        let later = entry("kubectl-edit", "2026-01-01T00:05:00Z", json!({"f:data": {"f:k": {}}}));
+        let overwritten = actual(vec![ours.clone(), later]);
+        assert_eq!(drift_from_metadata(&overwritten, &desired(), "stork-rs"), MetadataVerdict::NeedsObject);
+
+        assert_eq!(drift_from_metadata(&actual(vec![]), &desired(), "stork-rs"), MetadataVerdict::NeverWritten);
+        let list = json!({"spec": {"containers": [{"name": "a"}]}});
+        let with_list = json!({"metadata": {"managedFields": [entry("stork-rs", "2026-01-01T00:00:00Z",
+            json!({"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {".": {}, "f:name": {}}}}}))]}});
+        assert_eq!(drift_from_metadata(&with_list, &list, "stork-rs"), MetadataVerdict::Clean);
+
+        // Atomic maps are owned as one leaf; empty maps set nothing.
+        let atomic = json!({"spec": {"selector": {"app": "web"}, "template": {"metadata": {}}}});
+        let owned_atomic = json!({"metadata": {"managedFields": [entry("stork-rs", "2026-01-01T00:00:00Z",
+            json!({"f:spec": {"f:selector": {}}}))]}});
+        assert_eq!(drift_from_metadata(&owned_atomic, &atomic, "stork-rs"), MetadataVerdict::Clean);
+        let map_only = json!({"metadata": {"managedFields": [entry("stork-rs", "2026-01-01T00:00:00Z",
+            json!({"f:spec": {"f:selector": {".": {}}}}))]}});
+        assert_eq!(drift_from_metadata(&map_only, &atomic, "stork-rs"), MetadataVerdict::NeedsObject);
+
+        // A later foreign entry that owns nothing, or only fields beside ours, changes nothing.
+        let mut beside = owned_atomic.clone();
+        if let Some(m) = beside["metadata"]["managedFields"].as_array_mut() {
+            m.push(entry("other", "2026-01-02T00:00:00Z", json!({})));
+            m.push(entry("other", "2026-01-02T00:00:00Z", json!({"f:spec": {"f:paused": {}}})));
+        }
+        assert_eq!(drift_from_metadata(&beside, &atomic, "stork-rs"), MetadataVerdict::Clean);
+        // One that owns a map above ours as a whole overlaps it.
+        if let Some(m) = beside["metadata"]["managedFields"].as_array_mut() {
+            m.push(entry("other", "2026-01-02T00:00:00Z", json!({"f:spec": {".": {}}})));
+        }
+        assert_eq!(drift_from_metadata(&beside, &atomic, "stork-rs"), MetadataVerdict::NeedsObject);
     }
 }
