@@ -56,6 +56,8 @@ pub enum CollectError {
 
 /// How many types are listed at once.
 const LIST_CONCURRENCY: usize = 16;
+/// Objects per list page. Every object is held in memory anyway; pages only bound one response, and
+/// each further page is one more round trip in sequence.
 const PAGE_SIZE: u32 = 5000;
 
 /// The source's namespaced types a migration may copy, with their API resources.
