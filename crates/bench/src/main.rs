@@ -24,21 +24,8 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let stork =
         args.get(1).context("usage: bench-migration <path to the stork binary> [--namespaces N] [--repeat N]")?.clone();
-    let namespaces: usize = args
-        .iter()
-        .position(|a| a == "--namespaces")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse())
-        .transpose()?
-        .unwrap_or(20);
-    let repeats: usize = args
-        .iter()
-        .position(|a| a == "--repeat")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse())
-        .transpose()?
-        .unwrap_or(5)
-        .max(1);
+    let namespaces = number_flag(&args, "--namespaces", 20)?;
+    let repeats = number_flag(&args, "--repeat", 5)?.max(1);
     testenv::install_crypto_provider();
 
     println!("starting three clusters (source; baseline and destination with kube-controller-manager)...");
@@ -117,6 +104,14 @@ async fn main() -> anyhow::Result<()> {
     }
     drop(controller);
     Ok(())
+}
+
+/// The number after `flag`, or `default` without the flag.
+fn number_flag(args: &[String], flag: &str, default: usize) -> anyhow::Result<usize> {
+    match args.iter().position(|a| a == flag).map(|i| args.get(i + 1)) {
+        None => Ok(default),
+        Some(value) => value.and_then(|v| v.parse().ok()).with_context(|| format!("{flag} needs a whole number")),
+    }
 }
 
 fn report(what: &str, elapsed: Duration, status: &stork_api::MigrationStatus) {
