@@ -448,6 +448,16 @@ spec:
     assert_eq!(web["spec"]["replicas"], 2, "startApplications keeps the replicas");
     assert!(kget(&destination, None, "namespace", "team-b").is_none(), "team-b is not selected");
 
+    // The same objects without startApplications: nothing changed on the source, but the options did,
+    // so what the controller prepared and remembered for them must not be reused.
+    let idle = "  clusterPair: remotecluster\n  namespaceSelectors: {team: a}\n  selectors: {app: web}\n  excludeSelectors: {tier: cache}";
+    let status = migrate(&source, "kube-system", "selected-idle", idle, &stork).await;
+    let counts = status.resource_counts.clone().expect("counts");
+    assert_eq!((counts.created, counts.failed), (0, 0), "{counts:?}");
+    assert!(counts.updated >= 1, "the Deployment is rewritten idle: {counts:?}");
+    let web = kget(&destination, Some("team-a"), "deployment", "web").expect("deployment");
+    assert_eq!(web["spec"]["replicas"], 0, "without startApplications the copy is idle");
+
     // includeResources: false copies only claims and their volumes; cluster-scoped objects go through
     // the admin pair.
     let spec = "  clusterPair: remotecluster\n  adminClusterPair: remotecluster\n  namespaces: [team-b]\n  includeResources: false";
