@@ -99,17 +99,37 @@ pub fn resource_url(ar: &ApiResource, namespace: Option<&str>) -> String {
 /// Lists every object of `ar` (all namespaces, paginated), parsed straight into JSON values: going
 /// through `DynamicObject` (a flattened struct) costs noticeably more CPU on large lists.
 pub async fn list_all(client: &kube::Client, ar: &ApiResource) -> Result<Vec<Value>, CollectError> {
-    list_pages(client, ar, false).await
+    list_pages(client, ar, None, false).await
 }
 
 /// Like [`list_all`], but only each object's metadata (`PartialObjectMetadata`): annotations and
 /// managedFields are all that deciding "unchanged" needs, at a fraction of the bytes to encode and parse.
 pub async fn list_all_metadata(client: &kube::Client, ar: &ApiResource) -> Result<Vec<Value>, CollectError> {
-    list_pages(client, ar, true).await
+    list_pages(client, ar, None, true).await
 }
 
-async fn list_pages(client: &kube::Client, ar: &ApiResource, metadata_only: bool) -> Result<Vec<Value>, CollectError> {
-    let url = resource_url(ar, None);
+/// Up to this many migrated namespaces, namespaced types are listed namespace by namespace instead of
+/// across the cluster: on a shared cluster that reads only what the migration is about, at the cost of
+/// more (smaller) requests.
+pub const PER_NAMESPACE_LISTS: usize = 4;
+
+/// Where to list `key` for a migration of `namespaces`: in each of them, or across the cluster (`None`).
+pub fn list_scopes(key: &TypeKey, namespaces: &BTreeSet<String>) -> Vec<Option<String>> {
+    if key.namespaced && namespaces.len() <= PER_NAMESPACE_LISTS {
+        namespaces.iter().cloned().map(Some).collect()
+    } else {
+        vec![None]
+    }
+}
+
+/// Every object of `ar` in `namespace` (or across the cluster), paginated; whole or metadata only.
+pub async fn list_pages(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    metadata_only: bool,
+) -> Result<Vec<Value>, CollectError> {
+    let url = resource_url(ar, namespace);
     let what = || if ar.group.is_empty() { ar.plural.clone() } else { format!("{}.{}", ar.plural, ar.group) };
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(PAGE_SIZE);
@@ -154,11 +174,15 @@ pub async fn collect(
         .cloned()
         .collect();
     // Owned items: a stream over borrowed iterators trips the compiler's Send inference in the controller.
-    let to_list: Vec<(TypeKey, ApiResource)> = wanted.iter().chain(cluster.iter()).cloned().collect();
+    let to_list: Vec<(TypeKey, ApiResource, Option<String>)> = wanted
+        .iter()
+        .chain(cluster.iter())
+        .flat_map(|(key, ar)| list_scopes(key, namespaces).into_iter().map(|ns| (key.clone(), ar.clone(), ns)))
+        .collect();
     let (lists, migrated_namespaces) = tokio::join!(
         stream::iter(to_list)
-            .map(|(key, ar)| async move {
-                let items = list_pages(client, &ar, !whole(&key)).await?;
+            .map(|(key, ar, namespace)| async move {
+                let items = list_pages(client, &ar, namespace.as_deref(), !whole(&key)).await?;
                 Ok::<_, CollectError>((key, items))
             })
             .buffer_unordered(LIST_CONCURRENCY)
@@ -335,4 +359,31 @@ fn crds_for(objects: &[SourceObject], crds: ClusterList) -> Vec<Value> {
         .collect();
     let Some((_, all)) = crds.filter(|_| !custom.is_empty()) else { return vec![] };
     all.into_iter().filter(|crd| crd["metadata"]["name"].as_str().is_some_and(|n| custom.contains(n))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(plural: &str, namespaced: bool) -> TypeKey {
+        TypeKey { group: String::new(), version: "v1".into(), kind: plural.into(), plural: plural.into(), namespaced }
+    }
+
+    #[test]
+    fn few_namespaces_are_listed_one_by_one_many_across_the_cluster() {
+        let few: BTreeSet<String> = ["a", "b"].map(String::from).into();
+        assert_eq!(list_scopes(&key("configmaps", true), &few), vec![Some("a".to_string()), Some("b".to_string())]);
+        assert_eq!(list_scopes(&key("persistentvolumes", false), &few), vec![None]);
+        let many: BTreeSet<String> = (0..=PER_NAMESPACE_LISTS).map(|i| format!("ns-{i}")).collect();
+        assert_eq!(list_scopes(&key("configmaps", true), &many), vec![None]);
+    }
+
+    #[test]
+    fn content_that_decides_other_objects_is_read_whole() {
+        assert!(is_read_whole(&key("persistentvolumeclaims", true)));
+        assert!(is_read_whole(&key("serviceaccounts", true)));
+        assert!(is_read_whole(&key("persistentvolumes", false)));
+        assert!(!is_read_whole(&key("configmaps", true)));
+        assert!(!is_read_whole(&key("secrets", true)), "token Secrets are checked once read whole");
+    }
 }

@@ -226,7 +226,7 @@ pub async fn run(
         .collect();
     let ((collection, source_took), (destination_state, destination_took)) = tokio::join!(
         timed(collect::collect(&clients.source, &job.spec, &job.namespaces, &source_types, !cache.is_empty())),
-        timed(list_destination(clients, &served, &listed))
+        timed(list_destination(clients, &served, &listed, &job.namespaces))
     );
     let collection = collection?;
     let destination_state = destination_state?;
@@ -617,22 +617,25 @@ async fn list_destination(
     clients: &Clients,
     served: &Served,
     types: &BTreeSet<TypeKey>,
+    namespaces: &BTreeSet<String>,
 ) -> Result<DestinationState, EngineError> {
-    let listable: Vec<(TypeKey, ApiResource)> = types
+    let listable: Vec<(TypeKey, ApiResource, Option<String>)> = types
         .iter()
         .filter_map(|key| {
-            Some((key.clone(), served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))?.clone()))
+            let ar = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))?;
+            Some(collect::list_scopes(key, namespaces).into_iter().map(|ns| (key.clone(), ar.clone(), ns)))
         })
+        .flatten()
         .collect();
     let lists: Vec<Result<(TypeKey, Vec<Value>), EngineError>> = stream::iter(listable)
-        .map(|(key, ar)| async move {
+        .map(|(key, ar, namespace)| async move {
             let client = if key.namespaced { &clients.destination } else { &clients.cluster_destination };
-            let items = collect::list_all_metadata(client, &ar)
+            let items = collect::list_pages(client, &ar, namespace.as_deref(), true)
                 .await
                 .map_err(|e| EngineError::DestinationList { what: key.plural.clone(), message: e.to_string() })?;
             Ok((key, items))
         })
-        .buffer_unordered(8)
+        .buffer_unordered(16)
         .collect()
         .await;
     let mut state = DestinationState::new();
