@@ -109,9 +109,11 @@ pub async fn list_all_metadata(client: &kube::Client, ar: &ApiResource) -> Resul
 }
 
 /// Up to this many migrated namespaces, namespaced types are listed namespace by namespace instead of
-/// across the cluster: on a shared cluster that reads only what the migration is about, at the cost of
-/// more (smaller) requests.
-pub const PER_NAMESPACE_LISTS: usize = 4;
+/// across the cluster. One costs no more requests and reads only what the migration is about (the
+/// common case: outside the admin namespace a Migration migrates only its own); with more, the extra
+/// requests cost more than the other namespaces' objects on the clusters measured (4 namespaces of
+/// 100 objects: read-source about 44 ms across the cluster, 55-63 ms one by one).
+pub const PER_NAMESPACE_LISTS: usize = 1;
 
 /// Where to list `key` for a migration of `namespaces`: in each of them, or across the cluster (`None`).
 pub fn list_scopes(key: &TypeKey, namespaces: &BTreeSet<String>) -> Vec<Option<String>> {
@@ -371,8 +373,9 @@ mod tests {
 
     #[test]
     fn few_namespaces_are_listed_one_by_one_many_across_the_cluster() {
-        let few: BTreeSet<String> = ["a", "b"].map(String::from).into();
-        assert_eq!(list_scopes(&key("configmaps", true), &few), vec![Some("a".to_string()), Some("b".to_string())]);
+        let few: BTreeSet<String> = (0..PER_NAMESPACE_LISTS).map(|i| format!("ns-{i}")).collect();
+        let scopes: Vec<Option<String>> = few.iter().cloned().map(Some).collect();
+        assert_eq!(list_scopes(&key("configmaps", true), &few), scopes);
         assert_eq!(list_scopes(&key("persistentvolumes", false), &few), vec![None]);
         let many: BTreeSet<String> = (0..=PER_NAMESPACE_LISTS).map(|i| format!("ns-{i}")).collect();
         assert_eq!(list_scopes(&key("configmaps", true), &many), vec![None]);
