@@ -6,6 +6,7 @@
 //!
 //! Usage: bench-migration <path to the stork binary> [--namespaces 20] [--repeat 5]
 
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
     settle(&destination).await;
     // Short runs vary with whatever else the two cores are doing: the median of several is reported.
     let writes_before = destination_writes(&destination).await?;
+    let requests_before = destination_writes_by_request(&destination).await?;
     let mut runs = Vec::new();
     for run in 0..repeats {
         let (took, status) = migrate(&source, &format!("bench-again-{run}"), false).await?;
@@ -80,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
         runs.push(took);
     }
     let writes_again = destination_writes(&destination).await? - writes_before;
+    let requests_again = moved(&requests_before, &destination_writes_by_request(&destination).await?);
     runs.sort();
     let again = runs[runs.len() / 2];
     println!("no-change re-migration, median of {repeats}: {:.3} s", again.as_secs_f64());
@@ -95,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "destination write requests: full migration {writes_full}, {repeats} no-change re-migrations {writes_again} (all clients)"
     );
+    println!("  during the no-change re-migrations, by request: {requests_again}");
     println!("controller peak RSS              = {} MiB", peak / 1024);
     println!("\nphases reported by the controller:");
     for line in std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains("phases=")) {
@@ -301,15 +305,39 @@ async fn migrate(
 
 /// Mutating requests the destination's API server has served so far (all clients).
 async fn destination_writes(destination: &TestCluster) -> anyhow::Result<u64> {
+    Ok(destination_writes_by_request(destination).await?.values().sum())
+}
+
+/// Mutating requests served so far, by "VERB resource[/subresource]" (all clients).
+async fn destination_writes_by_request(destination: &TestCluster) -> anyhow::Result<BTreeMap<String, u64>> {
     let text = destination.client().request_text(http::Request::get("/metrics").body(Vec::new())?).await?;
-    let mut total = 0u64;
+    let label = |line: &str, name: &str| {
+        line.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default().to_string()
+    };
+    let mut out = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
-        let verb = line.split("verb=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
-        if matches!(verb, "POST" | "PUT" | "PATCH" | "DELETE" | "APPLY") {
-            total += line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) as u64;
+        let verb = label(line, "verb");
+        if matches!(verb.as_str(), "POST" | "PUT" | "PATCH" | "DELETE" | "APPLY") {
+            let count = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) as u64;
+            let subresource = label(line, "subresource");
+            let resource = label(line, "resource");
+            let target = if subresource.is_empty() { resource } else { format!("{resource}/{subresource}") };
+            *out.entry(format!("{verb} {target}")).or_default() += count;
         }
     }
-    Ok(total)
+    Ok(out)
+}
+
+/// `after - before`, requests whose count moved only.
+fn moved(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> String {
+    let moved: Vec<String> = after
+        .iter()
+        .filter_map(|(k, v)| {
+            let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
+            (d > 0).then(|| format!("{k} {d}"))
+        })
+        .collect();
+    if moved.is_empty() { "none".to_string() } else { moved.join(", ") }
 }
 
 /// Lets the destination's controllers finish reacting to the first migration.
