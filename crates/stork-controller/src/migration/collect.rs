@@ -102,12 +102,6 @@ pub async fn list_all(client: &kube::Client, ar: &ApiResource) -> Result<Vec<Val
     list_pages(client, ar, None, false).await
 }
 
-/// Like [`list_all`], but only each object's metadata (`PartialObjectMetadata`): annotations and
-/// managedFields are all that deciding "unchanged" needs, at a fraction of the bytes to encode and parse.
-pub async fn list_all_metadata(client: &kube::Client, ar: &ApiResource) -> Result<Vec<Value>, CollectError> {
-    list_pages(client, ar, None, true).await
-}
-
 /// Up to this many migrated namespaces, namespaced types are listed namespace by namespace instead of
 /// across the cluster. One costs no more requests and reads only what the migration is about (the
 /// common case: outside the admin namespace a Migration migrates only its own); with more, the extra
@@ -124,7 +118,8 @@ pub fn list_scopes(key: &TypeKey, namespaces: &BTreeSet<String>) -> Vec<Option<S
     }
 }
 
-/// Every object of `ar` in `namespace` (or across the cluster), paginated; whole or metadata only.
+/// Every object of `ar` in `namespace` (or across the cluster), paginated; whole, or only each object's
+/// metadata (`PartialObjectMetadata`: labels, annotations and managedFields at a fraction of the bytes).
 pub async fn list_pages(
     client: &kube::Client,
     ar: &ApiResource,
@@ -156,8 +151,8 @@ pub async fn list_pages(
 /// Reads the migrated namespaces' objects and what they need from the cluster scope; `types` is the
 /// source's discovery (see [`discover_types`]). With `metadata_first`, types that allow it are listed
 /// as metadata only (see [`is_read_whole`]); without, everything is read whole (nothing was prepared
-/// before, so every object would be read again anyway). Every list, cluster-scoped ones included, goes out in one
-/// concurrent round; filtering happens afterwards.
+/// before, so every object would be read again anyway). Every list, cluster-scoped ones included, goes
+/// out in one concurrent round; filtering happens afterwards.
 pub async fn collect(
     client: &kube::Client,
     spec: &MigrationSpec,
@@ -236,16 +231,9 @@ async fn get_namespaces(client: &kube::Client, namespaces: &BTreeSet<String>) ->
         .map(|name| {
             let client = client.clone();
             async move {
-                let request = kube::core::Request::new("/api/v1/namespaces")
-                    .get(&name, &Default::default())
-                    .map_err(|e| CollectError::List { what: "namespaces".into(), message: e.to_string() })?;
-                match client.request::<Value>(request).await {
-                    Ok(ns) => Ok(Some(ns)),
-                    Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-                    Err(e) => {
-                        Err(CollectError::List { what: "namespaces".into(), message: stork_kube::error_chain(&e) })
-                    }
-                }
+                super::fetch::get_opt(&client, "/api/v1/namespaces", &name)
+                    .await
+                    .map_err(|e| CollectError::List { what: "namespaces".into(), message: stork_kube::error_chain(&e) })
             }
         })
         .buffer_unordered(LIST_CONCURRENCY)
@@ -260,7 +248,7 @@ async fn get_namespaces(client: &kube::Client, namespaces: &BTreeSet<String>) ->
 /// bring their volumes, RoleBindings their ClusterRoles) or whether they are skipped without it (a
 /// default ServiceAccount is copied only with image pull secrets). Everything else is listed as
 /// metadata only: an object whose resourceVersion was prepared before needs no more, and the rest are
-/// read whole afterwards (see `engine`).
+/// read whole afterwards (see `ready`).
 pub fn is_read_whole(key: &TypeKey) -> bool {
     !key.namespaced
         || matches!(

@@ -144,7 +144,7 @@ fn plan_one(ready: &Ready, job: &Job, served: &Served, existing: Existing) -> Pl
         result,
         transformed_by: transformed_by.clone(),
     };
-    let Some(ar) = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone())) else {
+    let Some(ar) = served_resource(served, key) else {
         return Planned::Done(Entry {
             transformed_by: String::new(),
             ..entry(EntryResult::Failed(format!(
@@ -260,20 +260,21 @@ pub async fn run(
     let planned = parallel_map(&ready.ready, |r| plan_one(r, job, &served, listed_state(&r.id)))?;
     let mut works: Vec<Work> = Vec::new();
     let mut recheck: Vec<&Ready> = Vec::new();
+    // Records what planning decided; false when it needs the whole destination object first.
     let settle = |planned: Planned, works: &mut Vec<Work>, outcome: &mut Outcome| match planned {
         Planned::Write(work) => {
             works.push(work);
-            Ok(())
+            true
         }
         Planned::Done(entry) => {
             processed.fetch_add(1, Ordering::Relaxed);
             outcome.record(entry);
-            Ok(())
+            true
         }
-        Planned::NeedsObject => Err(()),
+        Planned::NeedsObject => false,
     };
     for (source, planned) in ready.ready.iter().zip(planned) {
-        if settle(planned, &mut works, &mut outcome).is_err() {
+        if !settle(planned, &mut works, &mut outcome) {
             recheck.push(source);
         }
     }
@@ -281,7 +282,7 @@ pub async fn run(
     if !recheck.is_empty() {
         let wanted: Vec<Identity> = recheck.iter().map(|r| r.id.clone()).collect();
         let objects = fetch::whole_objects(wanted, |key| {
-            let ar = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))?.clone();
+            let ar = served_resource(&served, key)?.clone();
             let client = if key.namespaced { &clients.destination } else { &clients.cluster_destination };
             Some(TypeSource { ar, client: client.clone() })
         })
@@ -294,7 +295,7 @@ pub async fn run(
                 // were the whole object finds our fields missing, which plans exactly that.
                 None => destination_state.get(&source.id).map_or(Existing::Missing, Existing::Object),
             };
-            if settle(plan_one(source, job, &served, existing), &mut works, &mut outcome).is_err() {
+            if !settle(plan_one(source, job, &served, existing), &mut works, &mut outcome) {
                 return Err(EngineError::Internal("planning with the whole destination object asked for it again"));
             }
         }
@@ -334,8 +335,8 @@ pub async fn run(
     outcome.counts.total = c.created + c.updated + c.unchanged + c.failed - failed_purges(&outcome.entries);
     // Freeing thousands of JSON trees takes milliseconds the status write should not wait for.
     drop(sources);
-    let released = tokio::task::spawn_blocking(move || drop((collection, destination_state, ready)));
-    drop(released);
+    // Detached: nothing waits for it.
+    drop(tokio::task::spawn_blocking(move || drop((collection, destination_state, ready))));
     Ok(outcome)
 }
 
@@ -437,7 +438,7 @@ fn our_update_entry(obj: &Value) -> Option<usize> {
 async fn ensure_namespaces(clients: &Clients, collection: &Collection, outcome: &mut Outcome) {
     let ar = ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&());
     let api: Api<DynamicObject> = Api::all_with(clients.cluster_destination.clone(), &ar);
-    let existing: BTreeSet<String> = match collect::list_all_metadata(&clients.cluster_destination, &ar).await {
+    let existing: BTreeSet<String> = match collect::list_pages(&clients.cluster_destination, &ar, None, true).await {
         Ok(list) => list.iter().filter_map(|ns| ns["metadata"]["name"].as_str().map(str::to_string)).collect(),
         Err(_) => BTreeSet::new(),
     };
@@ -554,6 +555,11 @@ async fn wait_for_crds(client: &kube::Client, collection: &Collection) {
 
 type Served = HashMap<(String, String, String), ApiResource>;
 
+/// The destination's API resource for a source type, if it serves it.
+fn served_resource<'a>(served: &'a Served, key: &TypeKey) -> Option<&'a ApiResource> {
+    served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))
+}
+
 /// Discovery lags a moment behind `Established`: re-discover until every copied CRD's kinds are served
 /// (at most 30 s; what is still missing then fails per object with a clear reason).
 async fn served_with_crds(client: &kube::Client, collection: &Collection) -> Result<Served, EngineError> {
@@ -622,7 +628,7 @@ async fn list_destination(
     let listable: Vec<(TypeKey, ApiResource, Option<String>)> = types
         .iter()
         .filter_map(|key| {
-            let ar = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))?;
+            let ar = served_resource(served, key)?;
             Some(collect::list_scopes(key, namespaces).into_iter().map(|ns| (key.clone(), ar.clone(), ns)))
         })
         .flatten()
@@ -670,7 +676,7 @@ async fn purge(
         if present.contains(id) || !written_by_us(obj) {
             continue;
         }
-        let Some(ar) = served.get(&(key.group.clone(), key.version.clone(), key.kind.clone())) else { continue };
+        let Some(ar) = served_resource(served, key) else { continue };
         let api: Api<DynamicObject> = Api::namespaced_with(clients.destination.clone(), namespace, ar);
         let result = match api.delete(name, &DeleteParams::background()).await {
             Ok(_) => EntryResult::Purged,

@@ -57,26 +57,26 @@ pub async fn whole_objects(
     results.into_iter().flatten().collect()
 }
 
+/// The object `name` in the collection at `url`, or `None` when it is not there.
+pub async fn get_opt(client: &kube::Client, url: &str, name: &str) -> Result<Option<Value>, kube::Error> {
+    let request = kube::core::Request::new(url).get(name, &Default::default()).map_err(kube::Error::BuildRequest)?;
+    match client.request::<Value>(request).await {
+        Ok(object) => Ok(Some(object)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 async fn read(read: Read) -> Vec<(Identity, Option<Value>)> {
     match read {
-        Read::One { id, url, client } => {
-            let result = match kube::core::Request::new(&url).get(&id.2, &Default::default()) {
-                Ok(request) => match client.request::<Value>(request).await {
-                    Ok(object) => Ok(Some(object)),
-                    Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(kube::Error::BuildRequest(e)),
-            };
-            match result {
-                Ok(object) => vec![(id, object)],
-                Err(e) => {
-                    tracing::warn!(object = %format!("{} {}/{}", id.0.kind, id.1, id.2),
+        Read::One { id, url, client } => match get_opt(&client, &url, &id.2).await {
+            Ok(object) => vec![(id, object)],
+            Err(e) => {
+                tracing::warn!(object = %format!("{} {}/{}", id.0.kind, id.1, id.2),
                         error = %stork_kube::error_chain(&e), "cannot read the whole object");
-                    vec![]
-                }
+                vec![]
             }
-        }
+        },
         Read::Type { key, ids, source } => match collect::list_all(&source.client, &source.ar).await {
             Ok(items) => {
                 let mut listed: HashMap<(String, String), Value> = items

@@ -84,25 +84,23 @@ fn present(obj: &Value, path: &[String]) -> bool {
     true
 }
 
-/// Paths that managers other than us wrote after our last write (status writes excepted), or `None`
-/// when we never wrote the object.
-fn later_foreign_paths(actual: &Value, our_manager: &str) -> Option<Vec<Vec<String>>> {
+/// The `fieldsV1` sets of our own entries and of the entries other managers wrote after our last
+/// write (status writes excepted; entries written through /scale carry no time, so they count as
+/// later), or `None` when we never wrote the object.
+fn field_sets<'a>(actual: &'a Value, our_manager: &str) -> Option<(Vec<&'a Value>, Vec<&'a Value>)> {
     let managed = actual["metadata"]["managedFields"].as_array()?;
-    let our_time = managed
+    let ours: Vec<&Value> = managed
         .iter()
         .filter(|m| m["manager"] == our_manager && m["subresource"].as_str().unwrap_or("").is_empty())
-        .filter_map(|m| m["time"].as_str())
-        .max()?;
-    // Entries written through /scale carry no time, so they count as later.
-    let later = |m: &&Value| m["time"].as_str().is_none_or(|t| t > our_time);
-    Some(
-        managed
-            .iter()
-            .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
-            .filter(later)
-            .flat_map(|m| managed_paths(&m["fieldsV1"]))
-            .collect(),
-    )
+        .collect();
+    let our_time = ours.iter().filter_map(|m| m["time"].as_str()).max()?;
+    let theirs = managed
+        .iter()
+        .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
+        .filter(|m| m["time"].as_str().is_none_or(|t| t > our_time))
+        .map(|m| &m["fieldsV1"])
+        .collect();
+    Some((ours.into_iter().map(|m| &m["fieldsV1"]).collect(), theirs))
 }
 
 fn overlaps(path: &[String], theirs: &[Vec<String>]) -> bool {
@@ -121,7 +119,8 @@ pub fn drifted(actual: &Value, desired: &Value, our_manager: &str) -> bool {
         return true;
     }
     // Never written by us: apply once so that we own what we set.
-    let Some(theirs) = later_foreign_paths(actual, our_manager) else { return true };
+    let Some((_, later)) = field_sets(actual, our_manager) else { return true };
+    let theirs: Vec<Vec<String>> = later.into_iter().flat_map(managed_paths).collect();
     // Another manager wrote one of our fields after us and the value there is no longer what we applied.
     ours.iter().any(|p| overlaps(p, &theirs) && value_at(actual, p) != value_at(desired, p))
 }
@@ -143,21 +142,9 @@ pub enum MetadataVerdict {
 /// manager overwrites it, so a field we set that is still in our set, with no later foreign writer,
 /// still holds what we applied.
 pub fn drift_from_metadata(actual: &Value, desired: &Value, our_manager: &str) -> MetadataVerdict {
-    let Some(managed) = actual["metadata"]["managedFields"].as_array() else { return MetadataVerdict::NeverWritten };
-    let unscoped = |m: &&Value| m["subresource"].as_str().unwrap_or("").is_empty();
-    let ours: Vec<&Value> = managed.iter().filter(|m| m["manager"] == our_manager).filter(unscoped).collect();
-    let Some(our_time) = ours.iter().filter_map(|m| m["time"].as_str()).max() else {
-        return MetadataVerdict::NeverWritten;
-    };
-    // Same rule as `later_foreign_paths`; walked side by side with ours instead of expanded into paths,
-    // as this runs for every object of every incremental migration.
-    let theirs: Vec<&Value> = managed
-        .iter()
-        .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
-        .filter(|m| m["time"].as_str().is_none_or(|t| t > our_time))
-        .map(|m| &m["fieldsV1"])
-        .collect();
-    let ours: Vec<&Value> = ours.iter().map(|m| &m["fieldsV1"]).collect();
+    // Walked side by side with the sets instead of expanded into paths, as this runs for every object
+    // of every incremental migration.
+    let Some((ours, theirs)) = field_sets(actual, our_manager) else { return MetadataVerdict::NeverWritten };
     if clean_below(desired, &ours, false, &theirs, Level::Root) {
         MetadataVerdict::Clean
     } else {
@@ -180,30 +167,32 @@ fn clean_below(desired: &Value, ours: &[&Value], owned_whole: bool, theirs: &[&V
     match desired {
         Value::Null => true,
         Value::Object(map) if map.is_empty() => true,
-        Value::Object(map) => map.iter().all(|(key, value)| {
-            let identifying = match level {
-                Level::Root => key == "apiVersion" || key == "kind",
-                Level::Metadata => key == "name" || key == "namespace",
-                Level::Other => false,
-            };
-            if identifying {
-                return true;
-            }
-            let field = format!("f:{key}");
+        Value::Object(map) => {
             // An empty set node is a field owned as a whole (an atomic map or struct).
             let whole = owned_whole
                 || (level != Level::Root && ours.iter().any(|o| o.as_object().is_some_and(|m| m.is_empty())));
-            let our_children: Vec<&Value> = ours.iter().filter_map(|o| o.get(&field)).collect();
-            let their_children: Vec<&Value> = theirs.iter().filter_map(|t| t.get(&field)).collect();
-            if foreign_leaf && sets_something(value) {
-                return false;
-            }
-            if !whole && our_children.is_empty() {
-                return !sets_something(value);
-            }
-            let next = if level == Level::Root && key == "metadata" { Level::Metadata } else { Level::Other };
-            clean_below(value, &our_children, whole, &their_children, next)
-        }),
+            map.iter().all(|(key, value)| {
+                let identifying = match level {
+                    Level::Root => key == "apiVersion" || key == "kind",
+                    Level::Metadata => key == "name" || key == "namespace",
+                    Level::Other => false,
+                };
+                if identifying {
+                    return true;
+                }
+                let field = format!("f:{key}");
+                let our_children: Vec<&Value> = ours.iter().filter_map(|o| o.get(&field)).collect();
+                let their_children: Vec<&Value> = theirs.iter().filter_map(|t| t.get(&field)).collect();
+                if foreign_leaf && sets_something(value) {
+                    return false;
+                }
+                if !whole && our_children.is_empty() {
+                    return !sets_something(value);
+                }
+                let next = if level == Level::Root && key == "metadata" { Level::Metadata } else { Level::Other };
+                clean_below(value, &our_children, whole, &their_children, next)
+            })
+        }
         // A scalar or a list: ours as a whole; any foreign entry at or under it overlaps.
         _ => theirs.is_empty(),
     }

@@ -99,25 +99,12 @@ impl PreparedCache {
     }
 }
 
-/// A fingerprint of everything besides the object that shapes its preparation. In memory only, so
-/// the process-local hasher is enough.
-pub fn options_fingerprint(parts: &[&dyn ErasedHash]) -> u64 {
+/// A fingerprint of everything besides the object that shapes its preparation (a tuple of the
+/// parts). In memory only, so the process-local hasher is enough.
+pub fn options_fingerprint(parts: &impl Hash) -> u64 {
     let mut hasher = DefaultHasher::new();
-    for part in parts {
-        part.hash_into(&mut hasher);
-    }
+    parts.hash(&mut hasher);
     hasher.finish()
-}
-
-/// `Hash` for a list of differently typed parts.
-pub trait ErasedHash {
-    fn hash_into(&self, hasher: &mut DefaultHasher);
-}
-
-impl<T: Hash> ErasedHash for T {
-    fn hash_into(&self, hasher: &mut DefaultHasher) {
-        self.hash(hasher);
-    }
 }
 
 #[cfg(test)]
@@ -158,9 +145,9 @@ mod tests {
 
     #[test]
     fn fingerprints_differ_with_any_part() {
-        let a = options_fingerprint(&[&true, &false, &"rt"]);
-        assert_eq!(a, options_fingerprint(&[&true, &false, &"rt"]));
-        assert_ne!(a, options_fingerprint(&[&true, &true, &"rt"]));
-        assert_ne!(a, options_fingerprint(&[&true, &false, &"other"]));
+        let a = options_fingerprint(&(true, false, "rt"));
+        assert_eq!(a, options_fingerprint(&(true, false, "rt")));
+        assert_ne!(a, options_fingerprint(&(true, true, "rt")));
+        assert_ne!(a, options_fingerprint(&(true, false, "other")));
     }
 }

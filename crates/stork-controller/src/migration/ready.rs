@@ -129,15 +129,15 @@ pub async fn ready_sources(
 /// Everything besides the object itself that shapes its preparation in namespace `ns`.
 fn fingerprint(job: &Job, options: &TransformOptions, ns: &str) -> u64 {
     let transforms = job.transforms.get(ns).map(|specs| serde_json::to_string(specs).unwrap_or_default());
-    options_fingerprint(&[
-        &PREPARATION_VERSION,
-        &options.start_applications,
-        &options.skip_service_update,
-        &job.spec.include_network_policy_with_cidr,
-        &job.spec.ignore_owner_references_check,
-        &transforms,
+    options_fingerprint(&(
+        PREPARATION_VERSION,
+        options.start_applications,
+        options.skip_service_update,
+        job.spec.include_network_policy_with_cidr,
+        job.spec.ignore_owner_references_check,
+        transforms,
         &job.transform_name,
-    ])
+    ))
 }
 
 /// Skip rules on the whole object, then the transforms, the hash and the annotations (placeholders

@@ -55,7 +55,7 @@ pub fn bounded(entries: &[Entry]) -> (Vec<MigrationResourceInfo>, bool) {
     let truncated = entries.len() > MAX_STATUS_RESOURCES;
     let infos = ranked
         .into_iter()
-        .filter(|e| !truncated || rank(e) < 2)
+        .filter(|e| !truncated || e.result != EntryResult::Unchanged)
         .take(MAX_STATUS_RESOURCES)
         .map(resource_info)
         .collect();
