@@ -21,3 +21,12 @@ pub const SKIP_MODIFY_RESOURCE: &str = "stork.libopenstorage.org/skip-modify-res
 pub const MIGRATION_SCHEDULE_NAME: &str = "stork.libopenstorage.org/migration-schedule-name";
 /// stork-rs extension: a CronJob's or Job's `spec.suspend` on the source, so activation restores it.
 pub const MIGRATION_SUSPEND: &str = "stork.libopenstorage.org/migrationSuspend";
+/// `"true"` on objects a ResourceTransformation changed (Stork's name; the value is literally "true").
+pub const RESOURCE_TRANSFORMATION_NAME: &str = "stork.libopenstorage.org/resourcetransformation-name";
+/// `full` on a Migration asks for every object to be rewritten instead of only what changed or drifted.
+pub const MIGRATION_TYPE: &str = "stork.libopenstorage.org/migration-type";
+/// Label on a Migration's details ConfigMap: the Migration it belongs to.
+pub const DETAILS_OF_MIGRATION: &str = "stork.libopenstorage.org/migration";
+
+/// Field manager of everything stork-rs writes, on either cluster.
+pub const FIELD_MANAGER: &str = "stork-rs";

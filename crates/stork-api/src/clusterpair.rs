@@ -14,6 +14,8 @@ use crate::kubeconfig::PairKubeconfig;
 pub const STORAGE_PAIRING_OPTIONS: &[&str] = &["token", "ip", "port", "backuplocation"];
 /// Option key Stork forwards to the storage driver (`DisasterRecovery` | `OneTimeMigration`).
 pub const OPTION_MODE: &str = "mode";
+/// The values `spec.options.mode` may take.
+pub const MODES: &[&str] = &["DisasterRecovery", "OneTimeMigration"];
 /// Placeholder key `storkctl generate clusterpair` emits for the user to replace.
 pub const OPTION_PLACEHOLDER: &str = "insert_storage_options_here";
 
@@ -118,10 +120,42 @@ pub struct ClusterPairStatus {
 pub const CONDITION_SCHEDULER_READY: &str = "SchedulerReady";
 /// Condition type for storage pairing.
 pub const CONDITION_STORAGE_READY: &str = "StorageReady";
+/// stork-rs condition: `False` when `spec.options` holds a value stork-rs does not know (a typo of a mode).
+pub const CONDITION_OPTIONS_VALID: &str = "OptionsValid";
 
 impl ClusterPairSpec {
     /// True when the options ask the storage driver to pair (see [`STORAGE_PAIRING_OPTIONS`]).
     pub fn has_storage_options(&self) -> bool {
         self.options.keys().any(|k| STORAGE_PAIRING_OPTIONS.contains(&k.as_str()))
+    }
+
+    /// Why `spec.options.mode` is not one Stork knows, if it is not. The pair stays usable (as in Stork,
+    /// where the mode only reaches the storage driver), but a typo must not silently mean "no mode".
+    pub fn mode_problem(&self) -> Option<String> {
+        let mode = self.options.get(OPTION_MODE)?;
+        (!MODES.contains(&mode.as_str())).then(|| {
+            format!(
+                "spec.options.mode {mode:?} is not one of {}; the pair is used as if it had no mode: correct or remove it",
+                MODES.join(", ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn a_mode_typo_is_named_with_the_accepted_values() {
+        let spec = |mode: &str| ClusterPairSpec {
+            options: [(OPTION_MODE.to_string(), mode.to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(spec("DisasterRecovery").mode_problem(), None);
+        assert_eq!(spec("OneTimeMigration").mode_problem(), None);
+        assert_eq!(ClusterPairSpec::default().mode_problem(), None);
+        let problem = spec("DisasterRecvery").mode_problem().expect("typo");
+        assert!(problem.contains("\"DisasterRecvery\" is not one of DisasterRecovery, OneTimeMigration"), "{problem}");
     }
 }

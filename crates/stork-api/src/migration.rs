@@ -156,6 +156,18 @@ pub struct MigrationStatus {
     /// stork-rs: true when `resources` does not list every object.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resources_truncated: bool,
+    /// stork-rs: runs started for this Migration; more than one when a cluster was unavailable and the
+    /// run was tried again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// stork-rs: since when runs have been failing for reasons that may pass (a cluster unreachable or
+    /// busy); the Migration fails once this lasts longer than the controller's retry timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrying_since: Option<Time>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What a migration did to the destination, per outcome.

@@ -43,12 +43,27 @@ pub struct Args {
     pub leader_elect_lease_seconds: u64,
 
     /// How often a Ready ClusterPair's destination is checked again, e.g. `60s`, `5m`.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_positive)]
     pub pair_revalidate_interval: Duration,
 
     /// How often a ClusterPair in Error is retried, e.g. `10s`.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_positive)]
     pub pair_retry_interval: Duration,
+
+    /// Deadline of every request to either cluster: a destination that accepts connections but never
+    /// answers, or trickles bytes, fails the request instead of holding a migration forever.
+    #[arg(long, default_value = "60s", value_parser = parse_positive)]
+    pub request_timeout: Duration,
+
+    /// Deadline of one migration run; a run that passes it is tried again (incrementally) like one whose
+    /// cluster was unreachable.
+    #[arg(long, default_value = "30m", value_parser = parse_positive)]
+    pub migration_timeout: Duration,
+
+    /// How long a Migration whose runs fail for reasons that may pass (a cluster unreachable, busy or
+    /// timing out) is tried again, with capped exponential backoff, before it ends Failed.
+    #[arg(long, default_value = "5m", value_parser = parse_positive)]
+    pub migration_retry_timeout: Duration,
 
     /// Namespace whose Migrations may migrate other namespaces (Stork's --admin-namespace).
     #[arg(long, default_value = "kube-system")]
@@ -68,52 +83,21 @@ pub struct Args {
     pub log_format: String,
 }
 
-/// Parses `90`, `90s`, `5m`, `1h`, `1m30s`, `500ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("invalid duration {text:?}: expected e.g. 30s, 5m, 1h"));
-        }
-        let value: u64 = rest[..digits].parse().map_err(|e| format!("invalid duration {text:?}: {e}"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value * 60),
-            "h" => Duration::from_secs(value * 3600),
-            other => {
-                return Err(format!("invalid duration unit {other:?} in {text:?}: use ms, s, m or h"));
-            }
-        };
-        total += unit;
-        rest = &rest[unit_len..];
-    }
-    if total.is_zero() {
-        return Err(format!("duration {text:?} must be greater than zero"));
-    }
-    Ok(total)
-}
+use stork_kube::duration::parse_positive;
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
+    use super::*;
 
     #[test]
-    fn durations_parse_like_go() {
-        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("").is_err());
+    fn duration_flags_take_go_durations() {
+        let args = Args::try_parse_from(["stork", "--pair-revalidate-interval=1m30s", "--request-timeout=2.5s"])
+            .expect("valid flags");
+        assert_eq!(args.pair_revalidate_interval, Duration::from_secs(90));
+        assert_eq!(args.request_timeout, Duration::from_millis(2500));
+        assert_eq!(args.migration_retry_timeout, Duration::from_secs(300));
+        for bad in ["--pair-retry-interval=0s", "--pair-retry-interval=10", "--request-timeout=5x"] {
+            assert!(Args::try_parse_from(["stork", bad]).is_err(), "{bad}");
+        }
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use kube::runtime::events::Recorder;
 
 use crate::metrics::Metrics;
-use crate::migration::prepared::PreparedCache;
 use crate::remote::RemoteClients;
 use crate::storage::StorageDriver;
 
@@ -19,6 +18,12 @@ pub struct Settings {
     pub admin_namespace: String,
     /// Objects applied at once on a destination.
     pub migration_concurrency: usize,
+    /// Deadline of every request to either cluster.
+    pub request_timeout: Duration,
+    /// Deadline of one migration run.
+    pub migration_run_timeout: Duration,
+    /// How long a Migration failing for reasons that may pass is tried again before it fails.
+    pub migration_retry_timeout: Duration,
 }
 
 pub struct Context {
@@ -28,6 +33,8 @@ pub struct Context {
     pub remotes: RemoteClients,
     pub storage: Option<Box<dyn StorageDriver>>,
     pub settings: Settings,
-    /// Source objects prepared by earlier migrations (the source is this controller's own cluster).
-    pub prepared: PreparedCache,
+    /// The controller's own cluster (every migration's source), with the request deadline.
+    pub source: stork_kube::Cluster,
+    /// What migrations remember of each other.
+    pub memory: stork_migrate::Memory,
 }

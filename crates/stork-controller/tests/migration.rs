@@ -269,7 +269,8 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_migrations_fail_with_a_reason() {
     let (source, destination) = TestCluster::start_pair().await.expect("clusters");
-    let stork = Stork::start(&source, &[]);
+    // A pair that is not Ready may become so: such Migrations are retried, here only briefly.
+    let stork = Stork::start(&source, &["--migration-retry-timeout=4s"]);
     ready_pair(&source, &destination, "shop", &stork).await;
     let _ = kubectl(&source, &["create", "namespace", "other"]);
     let cases = [
@@ -316,6 +317,33 @@ async fn invalid_migrations_fail_with_a_reason() {
     let status = migrate(&source, "shop", "to-broken", "  clusterPair: broken\n  namespaces: [shop]", &stork).await;
     assert_eq!(status.status, M::Failed);
     assert!(status.reason.contains("is not Ready") && status.reason.contains("unreachable"), "{}", status.reason);
+    assert!(status.attempts >= 2 && status.reason.starts_with("gave up after"), "retried first: {status:#?}");
+
+    // A typo in resourceTypes names the served kinds closest to it instead of copying nothing.
+    let status = migrate(
+        &source,
+        "shop",
+        "typo-kind",
+        "  clusterPair: remotecluster\n  namespaces: [shop]\n  resourceTypes: [ConfigMpa]",
+        &stork,
+    )
+    .await;
+    assert_eq!(status.status, M::Failed, "{status:#?}");
+    assert!(
+        status.reason.contains("\"ConfigMpa\", which the source cluster does not serve (did you mean ConfigMap?)"),
+        "{}",
+        status.reason
+    );
+    let status = migrate(
+        &source,
+        "shop",
+        "no-such-kind",
+        "  clusterPair: remotecluster\n  namespaces: [shop]\n  excludeResourceTypes: [NoSuchKind]",
+        &stork,
+    )
+    .await;
+    assert_eq!(status.status, M::Failed, "{status:#?}");
+    assert!(status.reason.contains("spec.excludeResourceTypes names \"NoSuchKind\""), "{}", status.reason);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -477,4 +505,28 @@ spec:
     let status = migrate(&source, "kube-system", "bad-admin-pair", spec, &stork).await;
     assert_eq!(status.status, M::Failed);
     assert!(status.reason.contains("ClusterPair nope not found in namespace kube-system"), "{}", status.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_complete_resource_list_never_replaces_someone_elses_configmap() {
+    let (source, destination) = TestCluster::start_pair().await.expect("clusters");
+    let stork = Stork::start(&source, &[]);
+    ready_pair(&source, &destination, "bulk", &stork).await;
+    create_configmaps(&source, "bulk", 300).await;
+    assert!(kubectl(&source, &["create", "configmap", "big-resources", "-n", "bulk", "--from-literal=mine=yes"]).0);
+    let spec = "  clusterPair: remotecluster\n  namespaces: [bulk]";
+
+    let status = migrate(&source, "bulk", "big", spec, &stork).await;
+    assert_eq!(status.status, M::Successful, "{status:#?}");
+    assert!(status.resources_truncated, "more entries than status holds");
+    assert_eq!(status.resource_details, "", "a ConfigMap that was not written is never named");
+    let mine = kget(&source, Some("bulk"), "configmap", "big-resources").expect("user's ConfigMap");
+    assert_eq!(mine["data"], serde_json::json!({"mine": "yes"}), "left alone");
+
+    let status = migrate(&source, "bulk", "big2", spec, &stork).await;
+    assert_eq!(status.resource_details, "big2-resources");
+    let details = kget(&source, Some("bulk"), "configmap", "big2-resources").expect("details");
+    let owner = &details["metadata"]["ownerReferences"][0];
+    assert_eq!((owner["kind"].as_str(), owner["name"].as_str()), (Some("Migration"), Some("big2")));
+    assert!(details["binaryData"]["resources.jsonl.gz"].is_string());
 }

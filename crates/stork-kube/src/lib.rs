@@ -1,8 +1,14 @@
-//! Kubernetes helpers shared by the `stork` controller and `storkctl`.
+//! Kubernetes helpers shared by the `stork` controller, the migration engine and `storkctl`: pair
+//! kubeconfigs, untyped requests with deadlines, what a failed request means, Go's durations.
 
+pub mod duration;
+pub mod dynamic;
+pub mod error;
 pub mod pair_config;
 pub mod pair_kubeconfig;
 
+pub use dynamic::{Cluster, ListOptions, ListPage, ServedType, resource_name, resource_url};
+pub use error::{MAX_MESSAGE, RequestError, Retry, bounded};
 pub use pair_config::{PairConfigError, client_config_for_pair};
 pub use pair_kubeconfig::{FlattenError, flatten_for_pair};
 

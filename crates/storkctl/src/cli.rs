@@ -183,10 +183,10 @@ pub struct CreateMigrationArgs {
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// --wait: time between two reads of the Migration (Stork: 30s)
-    #[arg(long, hide = true, env = "STORKCTL_WAIT_POLL_INTERVAL", default_value = "30s", value_parser = go_duration)]
+    #[arg(long, hide = true, env = "STORKCTL_WAIT_POLL_INTERVAL", default_value = "30s", value_parser = stork_kube::duration::parse_flag)]
     pub wait_poll_interval: Duration,
     /// --wait: time before the first read, so the first line is rarely blank (Stork: 5s)
-    #[arg(long, hide = true, env = "STORKCTL_WAIT_INITIAL_DELAY", default_value = "5s", value_parser = go_duration)]
+    #[arg(long, hide = true, env = "STORKCTL_WAIT_INITIAL_DELAY", default_value = "5s", value_parser = stork_kube::duration::parse_flag)]
     pub wait_initial_delay: Duration,
 }
 
@@ -371,38 +371,6 @@ pub fn go_bool(text: &str) -> Result<bool, String> {
     }
 }
 
-/// A non-negative Go duration (`time.ParseDuration`): decimal numbers with units ns, us, µs, ms, s, m, h,
-/// possibly several (`1m30s`); a bare `0` is allowed.
-pub fn go_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {text:?}");
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(invalid)?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(invalid()),
-        };
-        total += number * seconds_per_unit;
-        rest = &rest[unit_len..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| invalid())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,13 +470,5 @@ mod tests {
             assert_eq!(go_bool(no), Ok(false));
         }
         assert!(go_bool("yes").is_err());
-        assert_eq!(go_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(go_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(go_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(go_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(go_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "5", "s", "-1s", "1x", "1.2.3s"] {
-            assert!(go_duration(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -17,7 +17,8 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostP
 use kube::core::GroupVersionKind;
 use serde::Deserialize;
 use serde_json::Value;
-use stork_api::{ClusterPair, Migration, MigrationSpec};
+use stork_api::{ClusterPair, ClusterPairStatus, Migration, MigrationSpec};
+use stork_migrate::core::validate::pair_ready;
 use thiserror::Error;
 
 use crate::cli::{CreateMigrationArgs, DeleteMigrationArgs, GetMigrationArgs, GlobalArgs};
@@ -50,7 +51,7 @@ pub enum MigrationError {
     Failed { name: String, reason: String },
     #[error(
         "timed out performing task: migration {name} did not complete within {} (stage {stage:?}, status {status:?})",
-        printer::go_duration(.timeout.as_nanos() as i128)
+        stork_kube::duration::format_nanos(.timeout.as_nanos() as i128)
     )]
     TimedOut { name: String, timeout: Duration, stage: String, status: String },
     #[error("error opening file {path}: open {path}: {reason}")]
@@ -253,7 +254,7 @@ fn legacy_elapsed(m: &Value, stage: &str, now: Timestamp) -> String {
     } else {
         now
     };
-    printer::go_duration(end.as_nanosecond() - created.as_nanosecond())
+    stork_kube::duration::format_nanos(end.as_nanosecond() - created.as_nanosecond())
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ pub fn plain_line(stage: &str, status: &str) -> String {
 }
 
 fn live_line(name: &str, progress: &Progress, elapsed: Duration) -> String {
-    let elapsed = printer::go_duration(i128::from(elapsed.as_secs()) * 1_000_000_000);
+    let elapsed = stork_kube::duration::format_nanos(i128::from(elapsed.as_secs()) * 1_000_000_000);
     if progress.stage.is_empty() && progress.status.is_empty() {
         return format!("Migration {name}: waiting for the controller to start it ({elapsed})");
     }
@@ -464,8 +465,8 @@ fn go_io_error(e: &std::io::Error) -> String {
 /// Stork's `ValidateMigration`: checks printed as they run, nothing created. Deliberate differences:
 /// every missing namespace is listed (Stork names only the last one); the pair's line reflects only
 /// the pair (Stork can repeat the namespace result there); an empty pair name says so before failing;
-/// and a pair whose storage status is NotProvided counts as ready, because stork-rs migrates without
-/// storage pairing (only the scheduler status must be Ready).
+/// and whether the pair is ready is the controller's own rule ([`pair_ready`]): a pair whose storage
+/// status is NotProvided is ready, because stork-rs migrates without storage pairing.
 async fn validate(
     client: &kube::Client,
     namespace: &str,
@@ -497,9 +498,10 @@ async fn validate(
     let pairs: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &ApiResource::erase::<ClusterPair>(&()));
     let pair = pairs.get(&spec.cluster_pair).await?.data;
-    let storage = cell(&pair, "/status/storageStatus");
-    let scheduler = cell(&pair, "/status/schedulerStatus");
-    let ready = scheduler == "Ready" && matches!(storage.as_str(), "Ready" | "NotProvided");
+    // The controller's rule, from the library both use. A status this version cannot read is not Ready.
+    let status: ClusterPairStatus = serde_json::from_value(pair["status"].clone()).unwrap_or_default();
+    let include_volumes = spec.include_volumes != Some(false);
+    let ready = pair_ready(namespace, &spec.cluster_pair, &status, include_volumes).is_ok();
     writeln!(out, "{}", if ready { "Ok" } else { "NotReady" })?;
 
     let rules: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &rule_resource());

@@ -101,45 +101,6 @@ pub fn timestamp(value: &Value, pointer: &str) -> Option<Timestamp> {
     value.pointer(pointer).and_then(Value::as_str).and_then(|s| s.parse::<Timestamp>().ok())
 }
 
-/// Go's `time.Duration.String()`, which Stork prints for elapsed times: `0s`, `850ms`, `1.5µs`, `5m0s`,
-/// `1h2m3.000000004s`, with a leading `-` for negative durations. Go durations are int64 nanoseconds and
-/// `Time.Sub` saturates, so the input is clamped to that range.
-pub fn go_duration(nanos: i128) -> String {
-    let nanos = nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
-    let sign = if nanos < 0 { "-" } else { "" };
-    let u = nanos.unsigned_abs();
-    let body = if u == 0 {
-        "0s".to_string()
-    } else if u < 1_000 {
-        format!("{u}ns")
-    } else if u < 1_000_000 {
-        format!("{}µs", with_fraction(u, 3))
-    } else if u < 1_000_000_000 {
-        format!("{}ms", with_fraction(u, 6))
-    } else {
-        let seconds = with_fraction(u % 60_000_000_000, 9);
-        let minutes = u / 60_000_000_000;
-        match (minutes / 60, minutes % 60) {
-            (0, 0) => format!("{seconds}s"),
-            (0, m) => format!("{m}m{seconds}s"),
-            (h, m) => format!("{h}h{m}m{seconds}s"),
-        }
-    };
-    format!("{sign}{body}")
-}
-
-/// `value / 10^digits` with its fractional part, trailing zeros (and a bare point) removed, as Go's
-/// `fmtFrac` does.
-fn with_fraction(value: u128, digits: u32) -> String {
-    let scale = 10u128.pow(digits);
-    let (whole, frac) = (value / scale, value % scale);
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let frac = format!("{frac:0width$}", width = digits as usize);
-    format!("{whole}.{}", frac.trim_end_matches('0'))
-}
-
 /// kubectl's wrapper for several objects.
 pub fn list(items: Vec<Value>) -> Value {
     let mut map = Map::new();
@@ -252,32 +213,6 @@ mod tests {
         // Winter in Los Angeles is PST.
         let la = TimeZone::get("America/Los_Angeles").expect("tz");
         assert_eq!(format_rfc822("2024-01-02T03:04:05Z".parse().expect("ts"), &la), "01 Jan 24 19:04 PST");
-    }
-
-    #[test]
-    fn durations_print_like_go() {
-        const S: i128 = 1_000_000_000;
-        let cases: [(i128, &str); 14] = [
-            (0, "0s"),
-            (1, "1ns"),
-            (1_500, "1.5µs"),
-            (999_999, "999.999µs"),
-            (850_000_000, "850ms"),
-            (1_500_000, "1.5ms"),
-            (S, "1s"),
-            (S + S / 2, "1.5s"),
-            (60 * S, "1m0s"),
-            (300 * S, "5m0s"),
-            (90 * S + 250_000_000, "1m30.25s"),
-            (3600 * S, "1h0m0s"),
-            (3723 * S + 4, "1h2m3.000000004s"),
-            (-(90 * S), "-1m30s"),
-        ];
-        for (nanos, expected) in cases {
-            assert_eq!(go_duration(nanos), expected, "{nanos}ns");
-        }
-        // Go's Duration saturates at int64 nanoseconds (about 292 years).
-        assert_eq!(go_duration(i128::MAX), "2562047h47m16.854775807s");
     }
 
     #[test]

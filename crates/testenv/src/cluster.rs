@@ -1,5 +1,6 @@
 //! One cluster: etcd + kube-apiserver (+ kube-controller-manager) on loopback.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,6 +13,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 
+use crate::audit::{self, AuditWrite};
 use crate::binaries::Binaries;
 use crate::kubeconfig;
 use crate::pki::Pki;
@@ -31,7 +33,15 @@ pub struct ClusterOptions {
     pub controller_manager: bool,
     /// Install the Stork CRDs and wait until they are served.
     pub install_crds: bool,
+    /// Added after testenv's own kube-apiserver flags (so they can override them). Note for load
+    /// tests: `--max-requests-inflight` and `--max-mutating-requests-inflight` do not apply to
+    /// `system:masters`, the admin of [`TestCluster::client`]; use [`TestCluster::user_kubeconfig`].
     pub extra_apiserver_args: Vec<String>,
+    /// etcd syncs its WAL to disk as in production. Off by default: tests do not need durability and
+    /// fsync makes every write wait for the disk.
+    pub fsync: bool,
+    /// Record every write request in an audit log, read by [`TestCluster::audit_writes`].
+    pub audit: bool,
     /// Keep everything in this directory instead of a temporary one.
     pub dir: Option<PathBuf>,
     /// Processes outlive this one (for `testcluster up`).
@@ -46,6 +56,8 @@ impl ClusterOptions {
             controller_manager: false,
             install_crds: true,
             extra_apiserver_args: Vec::new(),
+            fsync: false,
+            audit: false,
             dir: None,
             detached: false,
             start_timeout: Duration::from_secs(90),
@@ -54,6 +66,17 @@ impl ClusterOptions {
 
     pub fn with_controller_manager(mut self) -> Self {
         self.controller_manager = true;
+        self
+    }
+
+    /// For benchmarks that should pay for the disk as a real cluster does.
+    pub fn with_fsync(mut self) -> Self {
+        self.fsync = true;
+        self
+    }
+
+    pub fn with_audit(mut self) -> Self {
+        self.audit = true;
         self
     }
 }
@@ -90,6 +113,19 @@ pub struct TestCluster {
     apiserver: Option<Proc>,
     controller_manager: Option<Proc>,
     apiserver_args: Vec<String>,
+    etcd_url: String,
+    server_url: String,
+    kubeconfig_yaml: String,
+    config: kube::Config,
+    audit_log: Option<PathBuf>,
+}
+
+/// What a successful start attempt produced.
+struct Started {
+    etcd: Proc,
+    apiserver: Proc,
+    apiserver_args: Vec<String>,
+    etcd_url: String,
     server_url: String,
     kubeconfig_yaml: String,
     config: kube::Config,
@@ -132,21 +168,22 @@ impl TestCluster {
         let mut last_error = None;
         for attempt in 1..=START_ATTEMPTS {
             match Self::try_start(&opts, &bins, &dir, &pki, lifetime, cidr).await {
-                Ok(parts) => {
-                    let (etcd, apiserver, apiserver_args, server_url, kubeconfig_yaml, config) = parts;
+                Ok(started) => {
                     let mut cluster = Self {
                         name: opts.name.clone(),
                         workdir: Some(workdir),
                         pki,
                         bins,
                         lifetime,
-                        etcd: Some(etcd),
-                        apiserver: Some(apiserver),
+                        etcd: Some(started.etcd),
+                        apiserver: Some(started.apiserver),
                         controller_manager: None,
-                        apiserver_args,
-                        server_url,
-                        kubeconfig_yaml,
-                        config,
+                        apiserver_args: started.apiserver_args,
+                        etcd_url: started.etcd_url,
+                        server_url: started.server_url,
+                        kubeconfig_yaml: started.kubeconfig_yaml,
+                        config: started.config,
+                        audit_log: opts.audit.then(|| audit::log_path(&dir)),
                     };
                     cluster.after_ready(&opts).await?;
                     return Ok(cluster);
@@ -156,6 +193,8 @@ impl TestCluster {
                     last_error = Some(e);
                     let _ = std::fs::remove_dir_all(dir.join("etcd"));
                     std::fs::create_dir_all(dir.join("etcd"))?;
+                    // Its events are about the data just thrown away.
+                    let _ = std::fs::remove_file(audit::log_path(&dir));
                 }
             }
         }
@@ -163,7 +202,6 @@ impl TestCluster {
             .with_context(|| format!("cluster {} did not start; logs in {}", opts.name, dir.join("logs").display()))
     }
 
-    #[allow(clippy::type_complexity)]
     async fn try_start(
         opts: &ClusterOptions,
         bins: &Binaries,
@@ -171,7 +209,7 @@ impl TestCluster {
         pki: &Pki,
         lifetime: Lifetime,
         cidr: u32,
-    ) -> anyhow::Result<(Proc, Proc, Vec<String>, String, String, kube::Config)> {
+    ) -> anyhow::Result<Started> {
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
@@ -184,9 +222,11 @@ impl TestCluster {
             format!("--listen-peer-urls={peer_url}"),
             format!("--initial-advertise-peer-urls={peer_url}"),
             format!("--initial-cluster=c={peer_url}"),
-            "--unsafe-no-fsync=true".to_string(),
             "--log-level=warn".to_string(),
         ]);
+        if !opts.fsync {
+            etcd_cmd.arg("--unsafe-no-fsync=true");
+        }
         let mut etcd = Proc::spawn("etcd", etcd_cmd, &dir.join("logs/etcd.log"), lifetime)?;
         let deadline = Instant::now() + opts.start_timeout;
         while std::net::TcpStream::connect(("127.0.0.1", etcd_port)).is_err() {
@@ -223,6 +263,9 @@ impl TestCluster {
             // Without the controller manager nobody creates the default ServiceAccount.
             args.push("--disable-admission-plugins=ServiceAccount".to_string());
         }
+        if opts.audit {
+            args.extend(audit::apiserver_args(dir)?);
+        }
         args.extend(opts.extra_apiserver_args.iter().cloned());
         let apiserver = Self::spawn_apiserver(bins, dir, &args, lifetime)?;
 
@@ -241,7 +284,15 @@ impl TestCluster {
             procs.0.stop(Duration::ZERO);
             return Err(e);
         }
-        Ok((procs.0, procs.1, args, server_url, kubeconfig_yaml, config))
+        Ok(Started {
+            etcd: procs.0,
+            apiserver: procs.1,
+            apiserver_args: args,
+            etcd_url,
+            server_url,
+            kubeconfig_yaml,
+            config,
+        })
     }
 
     fn spawn_apiserver(bins: &Binaries, dir: &Path, args: &[String], lifetime: Lifetime) -> anyhow::Result<Proc> {
@@ -357,6 +408,39 @@ impl TestCluster {
 
     pub fn server_url(&self) -> &str {
         &self.server_url
+    }
+
+    /// The API server's address, for putting a proxy in front of it.
+    pub fn apiserver_addr(&self) -> anyhow::Result<SocketAddr> {
+        let authority = self.server_url.strip_prefix("https://").unwrap_or(&self.server_url);
+        authority.parse().with_context(|| format!("API server address in {}", self.server_url))
+    }
+
+    /// etcd's client URL (plain HTTP), e.g. for its `/metrics`.
+    pub fn etcd_url(&self) -> &str {
+        &self.etcd_url
+    }
+
+    /// The admin kubeconfig (same CA, same admin certificate) with another server URL, e.g. a proxy's.
+    /// The serving certificate is for 127.0.0.1, so TLS still verifies through a proxy on loopback.
+    pub fn kubeconfig_via(&self, server_url: &str) -> String {
+        kubeconfig::render(
+            &self.name,
+            server_url,
+            &self.pki.serving_ca_pem,
+            "admin",
+            &self.pki.admin_cert_pem,
+            &self.pki.admin_key_pem,
+        )
+    }
+
+    /// Every completed write request so far, oldest first (also across API server restarts). Needs
+    /// [`ClusterOptions::with_audit`].
+    pub fn audit_writes(&self) -> anyhow::Result<Vec<AuditWrite>> {
+        let Some(path) = &self.audit_log else {
+            bail!("cluster {} was started without an audit log; start it with ClusterOptions::with_audit()", self.name);
+        };
+        audit::read_writes(path)
     }
 
     pub fn pki(&self) -> &Pki {

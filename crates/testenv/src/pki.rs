@@ -12,6 +12,9 @@ pub struct Pki {
     pub serving_ca_pem: String,
     pub serving_cert_pem: String,
     pub serving_key_pem: String,
+    /// Kept so that more serving certificates can be issued later (the fault proxy's): clients of this
+    /// cluster already trust this CA, so a proxy holding such a certificate is believed to be the cluster.
+    serving_issuer: Issuer<'static, KeyPair>,
     pub client_ca_pem: String,
     client_issuer: Issuer<'static, KeyPair>,
     pub admin_cert_pem: String,
@@ -21,7 +24,7 @@ pub struct Pki {
 }
 
 /// A PEM certificate and its private key.
-pub struct ClientCert {
+pub struct CertAndKey {
     pub cert_pem: String,
     pub key_pem: String,
 }
@@ -29,20 +32,13 @@ pub struct ClientCert {
 impl Pki {
     pub fn generate(cluster: &str) -> anyhow::Result<Self> {
         let (serving_ca_pem, serving_issuer) = new_ca(&format!("{cluster}-serving-ca"))?;
-        let mut serving = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-        serving.distinguished_name.push(DnType::CommonName, "kube-apiserver");
-        serving.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
-        serving.key_usages.push(KeyUsagePurpose::DigitalSignature);
-        serving.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-        let serving_key = KeyPair::generate()?;
-        let serving_cert = serving.signed_by(&serving_key, &serving_issuer)?;
-
         let (client_ca_pem, client_issuer) = new_ca(&format!("{cluster}-client-ca"))?;
         let sa_key = KeyPair::generate()?;
         let mut pki = Self {
             serving_ca_pem,
-            serving_cert_pem: serving_cert.pem(),
-            serving_key_pem: serving_key.serialize_pem(),
+            serving_cert_pem: String::new(),
+            serving_key_pem: String::new(),
+            serving_issuer,
             client_ca_pem,
             client_issuer,
             admin_cert_pem: String::new(),
@@ -53,11 +49,26 @@ impl Pki {
         let admin = pki.client_cert("admin", &["system:masters"])?;
         pki.admin_cert_pem = admin.cert_pem;
         pki.admin_key_pem = admin.key_pem;
+        let serving = pki.serving_cert("kube-apiserver")?;
+        pki.serving_cert_pem = serving.cert_pem;
+        pki.serving_key_pem = serving.key_pem;
         Ok(pki)
     }
 
+    /// A serving certificate for 127.0.0.1 and localhost signed by this cluster's serving CA.
+    pub(crate) fn serving_cert(&self, common_name: &str) -> anyhow::Result<CertAndKey> {
+        let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+        params.key_usages.push(KeyUsagePurpose::DigitalSignature);
+        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.serving_issuer)?;
+        Ok(CertAndKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+    }
+
     /// A client certificate for `user` in `groups`, trusted by this cluster only.
-    pub fn client_cert(&self, user: &str, groups: &[&str]) -> anyhow::Result<ClientCert> {
+    pub fn client_cert(&self, user: &str, groups: &[&str]) -> anyhow::Result<CertAndKey> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.distinguished_name.push(DnType::CommonName, user);
         for group in groups {
@@ -67,7 +78,7 @@ impl Pki {
         params.key_usages.push(KeyUsagePurpose::DigitalSignature);
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.client_issuer)?;
-        Ok(ClientCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(CertAndKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
 
     /// Writes the files the API server and controller manager read.

@@ -20,9 +20,9 @@ use stork_api::{ClusterPair, ClusterPairStatus, ClusterPairStatusType, FINALIZER
 
 use crate::clock::now;
 use crate::context::Context;
-use status::{Outcome, next_status, transitions};
+use status::{Outcome, check_options, next_status, transitions};
 
-const FIELD_MANAGER: &str = "stork-rs";
+use stork_api::annotations::FIELD_MANAGER;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -100,7 +100,8 @@ async fn apply(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
     let old = pair.status.as_ref();
     let (storage, remote_storage_id) = check_storage(pair, ctx).await;
     let scheduler = check_scheduler(&namespace, &name, pair, ctx).await;
-    let new = next_status(old, &scheduler, &storage, &remote_storage_id, pair.metadata.generation, &now());
+    let options = check_options(&pair.spec);
+    let new = next_status(old, &scheduler, &storage, &options, &remote_storage_id, pair.metadata.generation, &now());
     if old != Some(&new) {
         write_status(ctx, &namespace, &name, &new).await?;
     }
@@ -108,7 +109,7 @@ async fn apply(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
         let event = Event {
             type_: if transition.warning { EventType::Warning } else { EventType::Normal },
             reason: transition.reason,
-            note: Some(truncate(&transition.message, 1000)),
+            note: Some(stork_kube::bounded(&transition.message, stork_kube::MAX_MESSAGE)),
             action: "Pairing".to_string(),
             secondary: None,
         };
@@ -215,7 +216,7 @@ async fn cleanup(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
         let event = Event {
             type_: EventType::Warning,
             reason: "Deleting".to_string(),
-            note: Some(truncate(&format!("Cluster Pair delete failed: {e}"), 1000)),
+            note: Some(stork_kube::bounded(&format!("Cluster Pair delete failed: {e}"), stork_kube::MAX_MESSAGE)),
             action: "Unpairing".to_string(),
             secondary: None,
         };
@@ -249,7 +250,7 @@ async fn report_invalid(invalid: &InvalidObject, ctx: &Context) -> Result<Action
             "type": stork_api::CONDITION_SCHEDULER_READY,
             "status": "False",
             "reason": "InvalidSpec",
-            "message": truncate(&message, 1000),
+            "message": stork_kube::bounded(&message, stork_kube::MAX_MESSAGE),
             "lastTransitionTime": now(),
         }],
     }});
@@ -267,15 +268,4 @@ async fn write_status(ctx: &Context, namespace: &str, name: &str, status: &Clust
     });
     api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await?;
     Ok(())
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }

@@ -6,8 +6,6 @@ use std::time::Duration;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use kube::api::{Api, PostParams};
 
-use stork_kube::error_chain;
-
 use crate::remote::RemoteClient;
 
 /// Why the destination is not usable, with a message for the user.
@@ -75,7 +73,7 @@ async fn probe_inner(remote: &RemoteClient) -> Result<String, ProbeFailure> {
 }
 
 fn classify(remote: &RemoteClient, err: &kube::Error) -> ProbeFailure {
-    let detail = error_chain(err);
+    let detail = stork_kube::error::message(err);
     if let kube::Error::Api(status) = err {
         if status.code == 401 {
             return ProbeFailure {
@@ -88,10 +86,7 @@ fn classify(remote: &RemoteClient, err: &kube::Error) -> ProbeFailure {
         }
         return ProbeFailure {
             reason: "DestinationError",
-            message: format!(
-                "destination {} answered {} {}: {}",
-                remote.server, status.code, status.reason, status.message
-            ),
+            message: format!("destination {} answered {} {}: {detail}", remote.server, status.code, status.reason),
         };
     }
     let lower = detail.to_lowercase();
@@ -110,5 +105,52 @@ fn classify(remote: &RemoteClient, err: &kube::Error) -> ProbeFailure {
             "destination {} is unreachable: {detail}; check that its API server is running and reachable from the controller",
             remote.server
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn remote() -> RemoteClient {
+        let config = kube::Config::new("https://127.0.0.1:6443".parse().expect("url"));
+        let client = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async { kube::Client::try_from(config) })
+            .expect("client");
+        RemoteClient { client, server: "https://127.0.0.1:6443".into(), user: "dr-admin".into() }
+    }
+
+    fn api(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Status::failure(message, reason).with_code(code).boxed())
+    }
+
+    #[test]
+    fn failures_are_named_for_what_the_user_must_fix() {
+        let remote = remote();
+        let unauthorized = classify(&remote, &api(401, "Unauthorized", "Unauthorized"));
+        assert_eq!(unauthorized.reason, "Unauthorized");
+        assert!(unauthorized.message.contains("user \"dr-admin\""), "{}", unauthorized.message);
+        let denied = classify(&remote, &api(503, "ServiceUnavailable", "etcdserver: leader changed"));
+        assert_eq!(denied.reason, "DestinationError");
+        assert!(denied.message.contains("503 ServiceUnavailable: etcdserver: leader changed"), "{}", denied.message);
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "tcp connect error: Connection refused");
+        let unreachable = classify(&remote, &kube::Error::Service(Box::new(refused)));
+        assert_eq!(unreachable.reason, "Unreachable");
+        assert!(unreachable.message.contains("Connection refused"), "{}", unreachable.message);
+        let tls = std::io::Error::other("invalid peer certificate: UnknownIssuer");
+        assert_eq!(classify(&remote, &kube::Error::Service(Box::new(tls))).reason, "TLSError");
+    }
+
+    #[test]
+    fn an_error_page_from_a_proxy_is_not_echoed_whole() {
+        let page = format!("<html><body><h1>502 Bad Gateway</h1>{}</body></html>", "x".repeat(20_000));
+        let failure = classify(&remote(), &api(502, "", &page));
+        assert!(failure.message.len() < 1_000, "{} bytes", failure.message.len());
+        assert!(!failure.message.contains("<h1>"), "{}", failure.message);
     }
 }

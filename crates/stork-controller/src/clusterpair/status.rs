@@ -2,7 +2,13 @@
 //! the change deserves (only transitions, never one per reconcile).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use stork_api::{CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, ClusterPairStatus, ClusterPairStatusType};
+use stork_api::{
+    CONDITION_OPTIONS_VALID, CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, ClusterPairSpec, ClusterPairStatus,
+    ClusterPairStatusType,
+};
+
+/// Longest condition message: what failed and what to do, around a bounded server message.
+pub const MAX_CONDITION_MESSAGE: usize = 2 * stork_kube::MAX_MESSAGE;
 
 /// The outcome of one check (scheduler or storage).
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +20,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// `message` is bounded: it may carry text from the destination.
     pub fn new(status: ClusterPairStatusType, reason: &str, message: impl Into<String>) -> Self {
-        Self { status, reason: reason.to_string(), message: message.into() }
+        Self {
+            status,
+            reason: reason.to_string(),
+            message: stork_kube::bounded(&message.into(), MAX_CONDITION_MESSAGE),
+        }
     }
 }
 
@@ -27,11 +38,20 @@ pub struct Transition {
     pub message: String,
 }
 
-/// The status after observing `scheduler` and `storage`; condition times move only on change.
+/// Whether the pair's options are ones stork-rs knows; `Ready` when they are.
+pub fn check_options(spec: &ClusterPairSpec) -> Outcome {
+    match spec.mode_problem() {
+        Some(problem) => Outcome::new(ClusterPairStatusType::Error, "UnknownMode", problem),
+        None => Outcome::new(ClusterPairStatusType::Ready, "Valid", "spec.options are valid"),
+    }
+}
+
+/// The status after observing `scheduler`, `storage` and `options`; condition times move only on change.
 pub fn next_status(
     old: Option<&ClusterPairStatus>,
     scheduler: &Outcome,
     storage: &Outcome,
+    options: &Outcome,
     remote_storage_id: &str,
     generation: Option<i64>,
     now: &Time,
@@ -44,6 +64,7 @@ pub fn next_status(
         conditions: vec![
             condition(old_conditions, CONDITION_SCHEDULER_READY, scheduler, generation, now),
             condition(old_conditions, CONDITION_STORAGE_READY, storage, generation, now),
+            condition(old_conditions, CONDITION_OPTIONS_VALID, options, generation, now),
         ],
         observed_generation: generation,
     }
@@ -72,12 +93,23 @@ fn condition(old: &[Condition], kind: &str, outcome: &Outcome, generation: Optio
 /// Events for what changed between `old` and `new`: a status or reason change of either check.
 pub fn transitions(old: Option<&ClusterPairStatus>, new: &ClusterPairStatus) -> Vec<Transition> {
     let mut events = Vec::new();
-    for kind in [CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY] {
+    for kind in [CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, CONDITION_OPTIONS_VALID] {
         let Some(current) = new.conditions.iter().find(|c| c.type_ == kind) else {
             continue;
         };
         let before = old.and_then(|o| o.conditions.iter().find(|c| c.type_ == kind));
         if before.is_some_and(|b| b.status == current.status && b.reason == current.reason) {
+            continue;
+        }
+        if kind == CONDITION_OPTIONS_VALID {
+            // Valid options from the start deserve no event; a typo (or its fix) does.
+            if before.is_some() || current.status == "False" {
+                events.push(Transition {
+                    warning: current.status == "False",
+                    reason: current.reason.clone(),
+                    message: current.message.clone(),
+                });
+            }
             continue;
         }
         let status = if kind == CONDITION_SCHEDULER_READY { new.scheduler_status } else { new.storage_status };
@@ -102,6 +134,10 @@ mod tests {
         Outcome::new(ClusterPairStatusType::Ready, "Paired", "Scheduler successfully paired")
     }
 
+    fn valid() -> Outcome {
+        check_options(&ClusterPairSpec::default())
+    }
+
     fn not_provided() -> Outcome {
         Outcome::new(
             ClusterPairStatusType::NotProvided,
@@ -112,7 +148,7 @@ mod tests {
 
     #[test]
     fn first_status_emits_one_event_per_check() {
-        let status = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
+        let status = next_status(None, &ready(), &not_provided(), &valid(), "", Some(1), &time(10));
         assert_eq!(status.scheduler_status, ClusterPairStatusType::Ready);
         assert_eq!(status.storage_status, ClusterPairStatusType::NotProvided);
         let events = transitions(None, &status);
@@ -124,17 +160,17 @@ mod tests {
 
     #[test]
     fn an_unchanged_check_keeps_its_transition_time_and_emits_nothing() {
-        let first = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
-        let second = next_status(Some(&first), &ready(), &not_provided(), "", Some(1), &time(70));
+        let first = next_status(None, &ready(), &not_provided(), &valid(), "", Some(1), &time(10));
+        let second = next_status(Some(&first), &ready(), &not_provided(), &valid(), "", Some(1), &time(70));
         assert_eq!(first, second, "nothing changed, so nothing must be written");
         assert!(transitions(Some(&first), &second).is_empty());
     }
 
     #[test]
     fn going_to_error_and_back_emits_a_warning_then_a_normal_event() {
-        let first = next_status(None, &ready(), &not_provided(), "", Some(1), &time(10));
+        let first = next_status(None, &ready(), &not_provided(), &valid(), "", Some(1), &time(10));
         let down = Outcome::new(ClusterPairStatusType::Error, "Unreachable", "destination is unreachable");
-        let failed = next_status(Some(&first), &down, &not_provided(), "", Some(1), &time(70));
+        let failed = next_status(Some(&first), &down, &not_provided(), &valid(), "", Some(1), &time(70));
         assert_eq!(failed.conditions[0].last_transition_time, time(70));
         assert_eq!(failed.conditions[1].last_transition_time, time(10));
         let events = transitions(Some(&first), &failed);
@@ -142,10 +178,32 @@ mod tests {
             events,
             vec![Transition { warning: true, reason: "Error".into(), message: "destination is unreachable".into() }]
         );
-        let back = next_status(Some(&failed), &ready(), &not_provided(), "", Some(1), &time(130));
+        let back = next_status(Some(&failed), &ready(), &not_provided(), &valid(), "", Some(1), &time(130));
         let events = transitions(Some(&failed), &back);
         assert_eq!(events.len(), 1);
         assert!(!events[0].warning);
         assert_eq!(back.conditions[0].last_transition_time, time(130));
+    }
+
+    #[test]
+    fn a_mode_typo_is_a_condition_and_a_warning_but_the_pair_stays_ready() {
+        let spec = ClusterPairSpec {
+            options: [(stork_api::OPTION_MODE.to_string(), "DisasterRecvery".to_string())].into(),
+            ..Default::default()
+        };
+        let typo = check_options(&spec);
+        let status = next_status(None, &ready(), &not_provided(), &typo, "", Some(1), &time(10));
+        assert_eq!(status.scheduler_status, ClusterPairStatusType::Ready, "still usable");
+        let condition = status.conditions.iter().find(|c| c.type_ == CONDITION_OPTIONS_VALID).expect("condition");
+        assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "UnknownMode"));
+        assert!(condition.message.contains("DisasterRecovery, OneTimeMigration"), "{}", condition.message);
+        let events = transitions(None, &status);
+        assert!(events.iter().any(|e| e.warning && e.reason == "UnknownMode"), "{events:?}");
+        let fixed = next_status(Some(&status), &ready(), &not_provided(), &valid(), "", Some(2), &time(20));
+        let events = transitions(Some(&status), &fixed);
+        assert_eq!(events.len(), 1);
+        assert!(!events[0].warning && events[0].reason == "Valid");
+        let first = next_status(None, &ready(), &not_provided(), &valid(), "", Some(1), &time(10));
+        assert_eq!(transitions(None, &first).len(), 2, "valid options from the start: no event");
     }
 }

@@ -1,13 +1,18 @@
-//! Migrations: copying namespaces' resources to a paired cluster.
+//! Migrations: the controller that runs the engine for each Migration and reports on it.
 
-pub mod collect;
+mod attempt;
 pub mod controller;
-pub mod engine;
-pub mod fetch;
-pub mod fingerprint;
-pub mod prepared;
-pub mod ready;
-pub mod resource_transform;
-pub mod select;
-pub mod status;
-pub mod transform;
+mod retry;
+mod status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kubernetes API error: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("{0}")]
+    Request(#[from] stork_kube::RequestError),
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    #[error("Migration has no namespace")]
+    NoNamespace,
+}

@@ -1,145 +1,289 @@
-//! Migration status that scales: counts always, a bounded per-resource list (failures first), and the
-//! complete list compressed into a ConfigMap when the bounded one is cut.
+//! A Migration's status at each point of its life (running, retrying, finished, failed) and how it is
+//! written: status through the status subresource, the complete per-resource list into a ConfigMap
+//! beside it that this Migration owns.
 
-use std::io::Write as _;
+use std::time::Duration;
 
-use stork_api::{MigrationResourceInfo, MigrationStatusType};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use stork_api::annotations::{DETAILS_OF_MIGRATION, FIELD_MANAGER};
+use stork_api::{Migration, MigrationStage, MigrationStatus, MigrationStatusType, MigrationSummary, ResourceCounts};
+use stork_kube::{Cluster, RequestError};
+use stork_migrate::Outcome;
+use stork_migrate::core::report::{bounded, compressed_details};
 
-use super::engine::{Entry, EntryResult};
+use crate::clock::now;
 
-/// At most this many entries in `status.resources` (about 200 bytes each): enough to read, cheap to write on
-/// every migration; the complete list goes to the details ConfigMap.
-pub const MAX_STATUS_RESOURCES: usize = 250;
+/// Status while a run goes on.
+pub fn running(previous: Option<&MigrationStatus>, full: bool, attempt: u32) -> MigrationStatus {
+    MigrationStatus {
+        stage: MigrationStage::Applications,
+        status: MigrationStatusType::InProgress,
+        migration_type: if full { "Full" } else { "Incremental" }.to_string(),
+        volume_migration_finish_timestamp: Some(now()),
+        attempts: attempt,
+        retrying_since: previous.and_then(|s| s.retrying_since.clone()),
+        // While retrying, the reason says why until this attempt is done.
+        reason: previous.map(|s| s.reason.clone()).filter(|r| r.starts_with(RETRYING)).unwrap_or_default(),
+        ..Default::default()
+    }
+}
 
-pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
-    let (status, reason) = match &entry.result {
-        EntryResult::Created => {
-            (MigrationStatusType::Successful, "Resource migrated successfully (created)".to_string())
-        }
-        EntryResult::Updated => {
-            (MigrationStatusType::Successful, "Resource migrated successfully (updated)".to_string())
-        }
-        EntryResult::Unchanged => {
-            (MigrationStatusType::Successful, "Resource unchanged on the destination".to_string())
-        }
-        EntryResult::Failed(reason) => (MigrationStatusType::Failed, reason.clone()),
-        EntryResult::Purged => {
-            (MigrationStatusType::Purged, "Resource deleted: it is no longer on the source".to_string())
-        }
+/// Prefix of the reason of a Migration waiting to be tried again.
+pub const RETRYING: &str = "retrying: ";
+
+/// Status after attempt `attempt` failed for a reason that may pass; the next one comes in `delay`.
+pub fn retrying(
+    previous: Option<&MigrationStatus>,
+    attempt: u32,
+    reason: &str,
+    delay: Duration,
+    give_up_at: &Time,
+) -> MigrationStatus {
+    let previous = previous.cloned().unwrap_or_default();
+    MigrationStatus {
+        stage: if previous.stage == MigrationStage::Final { MigrationStage::Initial } else { previous.stage },
+        status: if previous.stage == MigrationStage::Applications {
+            MigrationStatusType::InProgress
+        } else {
+            MigrationStatusType::Pending
+        },
+        migration_type: previous.migration_type.clone(),
+        attempts: attempt,
+        retrying_since: previous.retrying_since.clone().or_else(|| Some(now())),
+        reason: format!(
+            "{RETRYING}{reason} (attempt {attempt}; next in {}, failing for good after {})",
+            stork_kube::duration::format_millis(delay),
+            give_up_at.0
+        ),
+        ..Default::default()
+    }
+}
+
+/// Terminal failure with `reason`.
+pub fn failed(previous: Option<&MigrationStatus>, reason: &str) -> MigrationStatus {
+    MigrationStatus {
+        stage: MigrationStage::Final,
+        status: MigrationStatusType::Failed,
+        reason: stork_kube::bounded(reason, 2 * stork_kube::MAX_MESSAGE),
+        finish_timestamp: Some(now()),
+        attempts: previous.map(|s| s.attempts).unwrap_or_default(),
+        retrying_since: previous.and_then(|s| s.retrying_since.clone()),
+        ..Default::default()
+    }
+}
+
+/// The final status of a run that completed; `details` names the ConfigMap with the complete list, if it
+/// was written.
+pub fn finished(
+    running: &MigrationStatus,
+    outcome: &Outcome,
+    elapsed: Duration,
+    details: Option<String>,
+) -> MigrationStatus {
+    let counts = outcome.counts.clone();
+    let (resources, truncated) = bounded(&outcome.entries);
+    let failed = counts.failed;
+    let succeeded = counts.created + counts.updated + counts.unchanged;
+    let finished = now();
+    MigrationStatus {
+        stage: MigrationStage::Final,
+        status: if failed == 0 {
+            MigrationStatusType::Successful
+        } else if succeeded > 0 {
+            MigrationStatusType::PartialSuccess
+        } else {
+            MigrationStatusType::Failed
+        },
+        reason: if failed == 0 {
+            String::new()
+        } else {
+            format!(
+                "{failed} of {} objects could not be applied on the destination; their reasons are in status.resources",
+                counts.total
+            )
+        },
+        summary: Some(MigrationSummary {
+            total_number_of_resources: counts.total,
+            num_of_migrated_resources: succeeded.min(counts.total),
+            elapsed_time_for_volume_migration: "0s".to_string(),
+            elapsed_time_for_resource_migration: stork_kube::duration::format_millis(elapsed),
+            ..Default::default()
+        }),
+        resources,
+        resources_truncated: truncated,
+        resource_details: details.unwrap_or_default(),
+        resource_counts: Some(counts),
+        finish_timestamp: Some(finished.clone()),
+        resource_migration_finish_timestamp: Some(finished),
+        retrying_since: None,
+        ..running.clone()
+    }
+}
+
+/// The name of a Migration's details ConfigMap.
+pub fn details_name(migration: &str) -> String {
+    format!("{migration}-resources")
+}
+
+/// Writes `status` (server-side apply of the status subresource).
+pub async fn write(
+    source: &Cluster,
+    namespace: &str,
+    name: &str,
+    status: &MigrationStatus,
+) -> Result<(), RequestError> {
+    let api: Api<Migration> = Api::namespaced(source.client().clone(), namespace);
+    let patch = json!({"apiVersion": stork_api::API_VERSION, "kind": "Migration", "status": status});
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    source
+        .within(
+            format!("writing the status of Migration {namespace}/{name}"),
+            api.patch_status(name, &params, &Patch::Apply(patch)),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The progress counter only, for `storkctl ... --wait`.
+pub async fn write_progress(
+    source: &Cluster,
+    namespace: &str,
+    name: &str,
+    base: &MigrationStatus,
+    done: u64,
+) -> Result<(), RequestError> {
+    let mut status = base.clone();
+    status.resource_counts = Some(ResourceCounts { processed: done, ..Default::default() });
+    write(source, namespace, name, &status).await
+}
+
+/// Why the details ConfigMap was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum DetailsError {
+    #[error(
+        "ConfigMap {namespace}/{name} exists and does not belong to this Migration; it was left alone and the complete resource list was not kept"
+    )]
+    NotOurs { namespace: String, name: String },
+    #[error("{0}")]
+    Request(#[from] RequestError),
+    #[error("cannot compress the resource list: {0}")]
+    Compress(#[from] std::io::Error),
+}
+
+/// Writes the complete per-resource list into the Migration's details ConfigMap, owned by the Migration
+/// so that it goes away with it. A ConfigMap of that name that the Migration does not own is never
+/// touched.
+pub async fn write_details(
+    source: &Cluster,
+    migration: &Migration,
+    entries: &[stork_migrate::Entry],
+) -> Result<String, DetailsError> {
+    let namespace = migration.namespace().unwrap_or_default();
+    let name = details_name(&migration.name_any());
+    let data = compressed_details(entries)?;
+    let owner = migration.controller_owner_ref(&()).map(|mut o| {
+        o.controller = Some(false);
+        o
+    });
+    let uid = migration.uid().unwrap_or_default();
+    let cm = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(namespace.clone()),
+            owner_references: owner.map(|o| vec![o]),
+            labels: Some([(DETAILS_OF_MIGRATION.to_string(), migration.name_any())].into()),
+            ..Default::default()
+        },
+        binary_data: Some([("resources.jsonl.gz".to_string(), k8s_openapi::ByteString(data))].into()),
+        ..Default::default()
     };
-    MigrationResourceInfo {
-        name: entry.name.clone(),
-        namespace: entry.namespace.clone(),
-        group: entry.key.status_group().to_string(),
-        version: entry.key.version.clone(),
-        kind: entry.key.kind.clone(),
-        status,
-        reason,
-        transformed_by: entry.transformed_by.clone(),
+    let api: Api<ConfigMap> = Api::namespaced(source.client().clone(), &namespace);
+    let what = || format!("writing ConfigMap {namespace}/{name}");
+    match source.within(what(), api.create(&PostParams::default(), &cm)).await {
+        Ok(_) => return Ok(name),
+        Err(e) if e.code == Some(409) => {}
+        Err(e) => return Err(e.into()),
     }
-}
-
-/// The entries for `status.resources`, at most `MAX_STATUS_RESOURCES`: failures first, then what the
-/// migration wrote. When not everything fits, unchanged objects are left out altogether: they are in
-/// the counts and in the details ConfigMap, and a list of what did happen reads better than an arbitrary
-/// slice of what did not (a no-change run of thousands of objects then writes a small status). The
-/// flag says whether any entry was left out.
-pub fn bounded(entries: &[Entry]) -> (Vec<MigrationResourceInfo>, bool) {
-    let rank = |entry: &Entry| match entry.result {
-        EntryResult::Failed(_) => 0,
-        EntryResult::Created | EntryResult::Updated | EntryResult::Purged => 1,
-        EntryResult::Unchanged => 2,
-    };
-    let mut ranked: Vec<&Entry> = entries.iter().collect();
-    ranked.sort_by_key(|e| rank(e));
-    let truncated = entries.len() > MAX_STATUS_RESOURCES;
-    let infos = ranked
-        .into_iter()
-        .filter(|e| !truncated || e.result != EntryResult::Unchanged)
-        .take(MAX_STATUS_RESOURCES)
-        .map(resource_info)
-        .collect();
-    (infos, truncated)
-}
-
-/// Every entry as gzip-compressed JSON lines. The lines are built first and compressed in one pass at
-/// the fast level: thousands of small writes into the encoder cost ten times more, and lines this
-/// repetitive compress about as well either way.
-pub fn compressed_details(entries: &[Entry]) -> std::io::Result<Vec<u8>> {
-    let mut lines = Vec::with_capacity(entries.len() * 200);
-    for entry in entries {
-        serde_json::to_writer(&mut lines, &resource_info(entry))?;
-        lines.push(b'\n');
+    let existing = source.within(what(), api.get(&name)).await?;
+    let ours = existing.owner_references().iter().any(|o| !uid.is_empty() && o.uid == uid);
+    if !ours {
+        return Err(DetailsError::NotOurs { namespace, name });
     }
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(&lines)?;
-    encoder.finish()
-}
-
-/// Go's `time.Duration.String()` for whole and fractional seconds (`5m0s`, `1m30.25s`, `850ms`).
-pub fn go_duration(d: std::time::Duration) -> String {
-    let total = d.as_secs_f64();
-    if total < 1.0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let hours = d.as_secs() / 3600;
-    let minutes = (d.as_secs() % 3600) / 60;
-    let seconds = total - (hours * 3600 + minutes * 60) as f64;
-    let seconds = format!("{seconds:.3}");
-    let seconds = seconds.trim_end_matches('0').trim_end_matches('.');
-    match (hours, minutes) {
-        (0, 0) => format!("{seconds}s"),
-        (0, m) => format!("{m}m{seconds}s"),
-        (h, m) => format!("{h}h{m}m{seconds}s"),
-    }
+    let mut replacement = cm;
+    replacement.metadata.resource_version = existing.resource_version();
+    source.within(what(), api.replace(&name, &PostParams::default(), &replacement)).await?;
+    Ok(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migration::select::TypeKey;
-    use std::time::Duration;
+    use stork_migrate::{Entry, EntryResult, ObjectId, TypeKey};
 
-    fn entry(i: usize, result: EntryResult) -> Entry {
-        let key = TypeKey {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "ConfigMap".into(),
-            plural: "configmaps".into(),
-            namespaced: true,
-        };
-        Entry { key, namespace: "ns".into(), name: format!("cm-{i}"), result, transformed_by: String::new() }
+    fn outcome(results: Vec<EntryResult>) -> Outcome {
+        let key = std::sync::Arc::new(TypeKey::builtin("", "v1", "ConfigMap", "configmaps", true));
+        let mut outcome = Outcome::default();
+        for (i, result) in results.into_iter().enumerate() {
+            outcome.record(Entry::new(ObjectId::new(&key, "ns", &format!("c{i}")), result));
+        }
+        outcome.finish_counts();
+        outcome
     }
 
     #[test]
-    fn status_list_is_bounded_with_failures_first() {
-        let mut entries: Vec<Entry> = (0..20_000).map(|i| entry(i, EntryResult::Created)).collect();
-        entries.push(entry(99_999, EntryResult::Failed("denied".into())));
-        let (infos, truncated) = bounded(&entries);
-        assert!(truncated);
-        assert_eq!(infos.len(), MAX_STATUS_RESOURCES);
-        assert_eq!(infos[0].status, MigrationStatusType::Failed);
-        assert_eq!(infos[0].group, "core");
-        let size = serde_json::to_vec(&infos).map(|v| v.len()).unwrap_or(usize::MAX);
-        assert!(size < 300_000, "status list is {size} bytes");
-        let details = compressed_details(&entries).expect("gzip");
-        let mut quiet: Vec<Entry> = (0..2_000).map(|i| entry(i, EntryResult::Unchanged)).collect();
-        quiet.push(entry(5_000, EntryResult::Updated));
-        let (infos, truncated) = bounded(&quiet);
-        assert!(truncated);
-        assert_eq!(infos.len(), 1, "unchanged objects are left out when the list is cut");
-        let (infos, truncated) = bounded(&quiet[..10]);
-        assert!(!truncated);
-        assert_eq!(infos.len(), 10, "a list that fits keeps every entry");
-        assert!(details.len() < 900_000, "20,000 entries compress to {} bytes, must fit a ConfigMap", details.len());
+    fn the_final_status_says_what_happened() {
+        let start = running(None, false, 1);
+        let done = finished(
+            &start,
+            &outcome(vec![EntryResult::Created, EntryResult::Unchanged]),
+            Duration::from_millis(1500),
+            None,
+        );
+        assert_eq!((done.stage, done.status), (MigrationStage::Final, MigrationStatusType::Successful));
+        assert_eq!(done.summary.as_ref().map(|s| s.elapsed_time_for_resource_migration.as_str()), Some("1.5s"));
+        assert_eq!(done.migration_type, "Incremental");
+        assert_eq!(done.attempts, 1);
+        assert!(done.resource_details.is_empty(), "no details ConfigMap named unless written");
+        let partial = finished(
+            &start,
+            &outcome(vec![EntryResult::Created, EntryResult::Failed("no".into())]),
+            Duration::ZERO,
+            None,
+        );
+        assert_eq!(partial.status, MigrationStatusType::PartialSuccess);
+        assert!(partial.reason.starts_with("1 of 2 objects"), "{}", partial.reason);
+        let none = finished(&start, &outcome(vec![EntryResult::Failed("no".into())]), Duration::ZERO, None);
+        assert_eq!(none.status, MigrationStatusType::Failed);
     }
 
     #[test]
-    fn durations_print_like_go() {
-        assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
-        assert_eq!(go_duration(Duration::from_millis(90_250)), "1m30.25s");
-        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(go_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(go_duration(Duration::from_secs(3723)), "1h2m3s");
+    fn retrying_keeps_the_first_failure_time_and_says_when_it_ends() {
+        let give_up = now();
+        let first =
+            retrying(None, 1, "destination: listing configmaps: connection refused", Duration::from_secs(2), &give_up);
+        assert_eq!(first.status, MigrationStatusType::Pending);
+        assert!(
+            first
+                .reason
+                .starts_with("retrying: destination: listing configmaps: connection refused (attempt 1; next in 2s"),
+            "{}",
+            first.reason
+        );
+        let since = first.retrying_since.clone().expect("since");
+        let again = running(Some(&first), false, 2);
+        assert_eq!(again.retrying_since, Some(since.clone()));
+        assert!(again.reason.starts_with(RETRYING), "the reason stays visible while the attempt runs");
+        let second = retrying(Some(&again), 2, "timeout", Duration::from_secs(4), &give_up);
+        assert_eq!((second.stage, second.status), (MigrationStage::Applications, MigrationStatusType::InProgress));
+        assert_eq!(second.retrying_since, Some(since));
+        let done = finished(&running(Some(&second), false, 3), &outcome(vec![]), Duration::ZERO, None);
+        assert_eq!((done.retrying_since, done.reason.as_str(), done.attempts), (None, "", 3));
+        let gave_up = failed(Some(&second), &"x".repeat(10_000));
+        assert!(gave_up.reason.len() <= 2 * stork_kube::MAX_MESSAGE);
+        assert_eq!(gave_up.attempts, 2);
     }
 }

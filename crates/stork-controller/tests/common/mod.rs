@@ -295,3 +295,64 @@ pub fn written_by(cluster: &TestCluster, namespace: &str, kinds: &str) -> std::c
         o["metadata"]["annotations"]["stork.libopenstorage.org/migrationName"].as_str().unwrap_or_default().to_string()
     })
 }
+
+/// Creates ConfigMaps `cm-0000`.. in `namespace` (which must exist), ten creates at a time.
+pub async fn create_configmaps(cluster: &TestCluster, namespace: &str, count: usize) {
+    use kube::api::PostParams;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(cluster.client(), namespace);
+    let bodies: Vec<k8s_openapi::api::core::v1::ConfigMap> = (0..count)
+        .map(|i| {
+            serde_json::from_value(
+                serde_json::json!({"metadata": {"name": format!("cm-{i:04}")}, "data": {"i": i.to_string()}}),
+            )
+            .expect("cm")
+        })
+        .collect();
+    futures::future::try_join_all(bodies.chunks(count.div_ceil(10).max(1)).map(|chunk| {
+        let cms = cms.clone();
+        async move {
+            for cm in chunk {
+                cms.create(&PostParams::default(), cm).await?;
+            }
+            Ok::<_, kube::Error>(())
+        }
+    }))
+    .await
+    .expect("create source objects");
+}
+
+/// Objects of `plural` in `namespace`, counted from one metadata-only list.
+pub async fn count(cluster: &TestCluster, namespace: &str, resource: &kube::api::ApiResource) -> usize {
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(cluster.client(), namespace, resource);
+    api.list_metadata(&Default::default()).await.map(|l| l.items.len()).unwrap_or(0)
+}
+
+/// Waits until the Migration's status satisfies `done`, failing with the last status and the log.
+pub async fn wait_migration_status(
+    source: &TestCluster,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+    stork: &Stork,
+    done: impl Fn(&stork_api::MigrationStatus) -> bool,
+) -> stork_api::MigrationStatus {
+    let api: Api<stork_api::Migration> = Api::namespaced(source.client(), namespace);
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        if let Ok(m) = api.get(name).await
+            && let Some(status) = m.status
+        {
+            if done(&status) {
+                return status;
+            }
+            last = Some(status);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Migration {name}: not reached within {timeout:?}; last: {last:#?}\n{}",
+            stork.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,15 +1,23 @@
-//! Turns a source object into the object to apply on the destination: cluster-specific fields
-//! stripped, workloads idle (unless `startApplications`), and Stork's bookkeeping annotations. Pure JSON
-//! edits, so fields unknown to any Rust type survive.
+//! Preparation: a source object turned into the standby copy to apply on the destination, with
+//! cluster-specific fields stripped, workloads idle (unless `startApplications`), and Stork's bookkeeping
+//! annotations. Pure JSON edits, so fields unknown to any Rust type survive. [`super::activate`] is its
+//! inverse.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 use stork_api::annotations as ann;
+use stork_api::{MigrationSpec, TransformSpec};
 
-use super::select::TypeKey;
+use super::hash::{ContentHash, content_hash};
+use super::model::TypeKey;
+use super::plan::Summary;
+use super::rules;
+use super::select::skip_reason;
 
 /// Options of the Migration that change how objects are prepared.
-#[derive(Debug, Clone, Default)]
-pub struct TransformOptions {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PrepareOptions {
     pub start_applications: bool,
     pub skip_service_update: bool,
 }
@@ -30,7 +38,7 @@ const JOB_CONTROLLER_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/
 
 /// The object to apply on the destination, before bookkeeping annotations (its hash is what tells
 /// whether the source changed).
-pub fn prepare(key: &TypeKey, source: &Value, opts: &TransformOptions) -> Value {
+pub fn prepare(key: &TypeKey, source: &Value, opts: &PrepareOptions) -> Value {
     let mut obj = source.clone();
     let Some(root) = obj.as_object_mut() else { return obj };
     root.remove("status");
@@ -55,7 +63,6 @@ pub fn prepare(key: &TypeKey, source: &Value, opts: &TransformOptions) -> Value 
         }
         ("", "PersistentVolume") => retain_volume(root),
         ("", "ServiceAccount") => strip_token_references(root),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {}
         _ => {}
     }
     obj
@@ -80,7 +87,7 @@ fn strip_metadata(root: &mut Map<String, Value>) {
 }
 
 /// Replicas to 0 with the source's count remembered, so `activate` and failover can restore it.
-fn idle_workload(root: &mut Map<String, Value>, opts: &TransformOptions) {
+fn idle_workload(root: &mut Map<String, Value>, opts: &PrepareOptions) {
     let spec_replicas = root["spec"]["replicas"].as_i64().unwrap_or(1);
     let remembered = root["metadata"]["annotations"][ann::MIGRATION_REPLICAS]
         .as_str()
@@ -96,7 +103,7 @@ fn idle_workload(root: &mut Map<String, Value>, opts: &TransformOptions) {
     set(root, &["metadata", "labels", ann::MIGRATED], json!("true"));
 }
 
-fn suspend(root: &mut Map<String, Value>, opts: &TransformOptions, field: &str) {
+fn suspend(root: &mut Map<String, Value>, opts: &PrepareOptions, field: &str) {
     if opts.start_applications {
         return;
     }
@@ -174,6 +181,87 @@ fn strip_token_references(root: &mut Map<String, Value>) {
     }
 }
 
+/// The copy of a migrated Namespace: created when missing with the source's labels and annotations
+/// (the name label is the destination's own); an existing one is left alone.
+pub fn namespace_copy(source: &Value) -> Value {
+    let meta = &source["metadata"];
+    let mut labels = meta["labels"].as_object().cloned().unwrap_or_default();
+    labels.remove("kubernetes.io/metadata.name");
+    let annotations = meta["annotations"].as_object().cloned().unwrap_or_default();
+    json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": meta["name"], "labels": labels, "annotations": annotations}})
+}
+
+/// The copy of a CRD (its spec, nothing of its state) and the hash that tells whether the destination's
+/// copy is current.
+pub fn crd_copy(source: &Value) -> (Value, ContentHash) {
+    let mut copy = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": source["metadata"]["name"]},
+        "spec": source["spec"],
+    });
+    let hash = content_hash(&copy);
+    copy["metadata"]["annotations"] = json!({ann::RESOURCE_HASH: hash.to_hex()});
+    (copy, hash)
+}
+
+/// Bumped whenever preparing changes, so remembered preparations of an older build are not reused.
+pub const PREPARATION_VERSION: u32 = 2;
+
+/// Everything of a migration that shapes how its objects are prepared.
+pub struct Preparer<'a> {
+    spec: &'a MigrationSpec,
+    options: PrepareOptions,
+    /// ResourceTransformation rules per namespace, and the transformation's name.
+    rules: &'a HashMap<String, Vec<TransformSpec>>,
+    rules_name: &'a str,
+}
+
+/// A source object prepared for the destination: the copy (before the per-migration annotations) and
+/// what is remembered of it.
+pub struct Prepared {
+    pub desired: Value,
+    pub summary: Summary,
+}
+
+impl<'a> Preparer<'a> {
+    pub fn new(spec: &'a MigrationSpec, rules: &'a HashMap<String, Vec<TransformSpec>>, rules_name: &'a str) -> Self {
+        let options = PrepareOptions {
+            start_applications: spec.start_applications == Some(true),
+            skip_service_update: spec.skip_service_update == Some(true),
+        };
+        Self { spec, options, rules, rules_name }
+    }
+
+    /// A fingerprint of everything besides the object that shapes its preparation in `namespace`: a
+    /// remembered preparation is reused only under the same one.
+    pub fn fingerprint(&self, namespace: &str) -> u64 {
+        let rules = self.rules.get(namespace).map(|specs| serde_json::to_string(specs).unwrap_or_default());
+        crate::cache::fingerprint(&(
+            PREPARATION_VERSION,
+            self.options,
+            self.spec.include_network_policy_with_cidr,
+            self.spec.ignore_owner_references_check,
+            rules,
+            self.rules_name,
+        ))
+    }
+
+    /// Skip rules on the whole object, then the standby transforms, the ResourceTransformation rules and
+    /// the hash; `None` when the object is not copied.
+    pub fn prepare(&self, key: &TypeKey, obj: &Value) -> Option<Prepared> {
+        if skip_reason(key, obj, self.spec).is_some() {
+            return None;
+        }
+        let namespace = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+        let mut desired = prepare(key, obj, &self.options);
+        let transformed = self.rules.get(namespace).is_some_and(|specs| rules::apply(specs, key, &mut desired));
+        let hash = content_hash(&desired);
+        Some(Prepared { desired, summary: Summary { hash, transformed } })
+    }
+}
+
 /// Adds Stork's bookkeeping annotations to a prepared object.
 pub fn annotate(obj: &mut Value, migration_name: &str, migration_namespace: &str, hash: &str, time: &str) {
     let Some(root) = obj.as_object_mut() else { return };
@@ -188,7 +276,7 @@ pub fn annotate(obj: &mut Value, migration_name: &str, migration_namespace: &str
     }
 }
 
-fn get_mut<'a>(root: &'a mut Map<String, Value>, path: &[&str]) -> Option<&'a mut Value> {
+pub(crate) fn get_mut<'a>(root: &'a mut Map<String, Value>, path: &[&str]) -> Option<&'a mut Value> {
     let (first, rest) = path.split_first()?;
     let mut current = root.get_mut(*first)?;
     for segment in rest {
@@ -198,7 +286,7 @@ fn get_mut<'a>(root: &'a mut Map<String, Value>, path: &[&str]) -> Option<&'a mu
 }
 
 /// Sets `path` to `value`, creating objects on the way.
-fn set(root: &mut Map<String, Value>, path: &[&str], value: Value) {
+pub(crate) fn set(root: &mut Map<String, Value>, path: &[&str], value: Value) {
     let Some((last, parents)) = path.split_last() else { return };
     let mut current = root;
     for segment in parents {
@@ -227,10 +315,53 @@ mod tests {
     }
 
     #[test]
+    fn preparation_skips_by_content_and_fingerprints_what_shapes_it() {
+        let spec = MigrationSpec::default();
+        let rules = HashMap::new();
+        let preparer = Preparer::new(&spec, &rules, "");
+        let token = json!({"metadata": {"name": "t", "namespace": "a"}, "type": "kubernetes.io/service-account-token"});
+        assert!(preparer.prepare(&key("", "Secret"), &token).is_none());
+        let cm = json!({"metadata": {"name": "c", "namespace": "a", "resourceVersion": "1"}, "data": {"k": "v"}});
+        let first = preparer.prepare(&key("", "ConfigMap"), &cm).expect("copied");
+        let mut touched = cm.clone();
+        touched["metadata"]["resourceVersion"] = json!("2");
+        let again = preparer.prepare(&key("", "ConfigMap"), &touched).expect("copied");
+        assert_eq!(first.summary, again.summary, "the hash is of the copy, not of the source's bookkeeping");
+
+        let started = MigrationSpec { start_applications: Some(true), ..Default::default() };
+        assert_ne!(preparer.fingerprint("a"), Preparer::new(&started, &rules, "").fingerprint("a"));
+        let with_rules: HashMap<String, Vec<TransformSpec>> =
+            [("a".to_string(), vec![TransformSpec { resource: "/v1/ConfigMap".into(), ..Default::default() }])].into();
+        let transforming = Preparer::new(&spec, &with_rules, "rt");
+        assert_ne!(preparer.fingerprint("a"), transforming.fingerprint("a"));
+        let transformed = transforming.prepare(&key("", "ConfigMap"), &cm).expect("copied");
+        assert!(transformed.summary.transformed);
+    }
+
+    #[test]
+    fn namespaces_and_crds_are_copied_without_their_state() {
+        let ns = json!({"metadata": {"name": "shop", "uid": "u", "labels": {"team": "a", "kubernetes.io/metadata.name": "shop"}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+        assert_eq!(
+            namespace_copy(&ns),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"team": "a"}, "annotations": {}}})
+        );
+        let crd = json!({"metadata": {"name": "widgets.example.com", "resourceVersion": "5"}, "spec": {"group": "example.com"},
+            "status": {"conditions": []}});
+        let (copy, hash) = crd_copy(&crd);
+        assert_eq!(copy["spec"], crd["spec"]);
+        assert!(copy.get("status").is_none());
+        assert_eq!(copy["metadata"]["annotations"][ann::RESOURCE_HASH], hash.to_hex());
+        let mut touched = crd.clone();
+        touched["metadata"]["resourceVersion"] = json!("6");
+        assert_eq!(crd_copy(&touched).1, hash, "only the spec counts");
+    }
+
+    #[test]
     fn workloads_are_idle_with_replicas_remembered_and_carried_forward() {
         let source = json!({"metadata": {"name": "web", "namespace": "a", "uid": "x", "resourceVersion": "9",
             "managedFields": [], "creationTimestamp": "t", "generation": 3}, "spec": {"replicas": 3}, "status": {"replicas": 3}});
-        let out = prepare(&key("apps", "Deployment"), &source, &TransformOptions::default());
+        let out = prepare(&key("apps", "Deployment"), &source, &PrepareOptions::default());
         assert_eq!(out["spec"]["replicas"], 0);
         assert_eq!(out["metadata"]["annotations"][ann::MIGRATION_REPLICAS], "3");
         assert_eq!(out["metadata"]["labels"][ann::MIGRATED], "true");
@@ -242,12 +373,12 @@ mod tests {
             "only name, namespace, labels, annotations: {out}"
         );
         // Migrating the copy again keeps 3, not 0.
-        let again = prepare(&key("apps", "Deployment"), &out, &TransformOptions::default());
+        let again = prepare(&key("apps", "Deployment"), &out, &PrepareOptions::default());
         assert_eq!(again["metadata"]["annotations"][ann::MIGRATION_REPLICAS], "3");
         let started = prepare(
             &key("apps", "Deployment"),
             &source,
-            &TransformOptions { start_applications: true, ..Default::default() },
+            &PrepareOptions { start_applications: true, ..Default::default() },
         );
         assert_eq!(started["spec"]["replicas"], 3);
     }
@@ -256,27 +387,27 @@ mod tests {
     fn services_lose_cluster_ips_but_keep_node_ports_and_headless() {
         let svc = json!({"metadata": {"name": "s"}, "spec": {"clusterIP": "10.96.0.5", "clusterIPs": ["10.96.0.5"],
             "type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}});
-        let out = prepare(&key("", "Service"), &svc, &TransformOptions::default());
+        let out = prepare(&key("", "Service"), &svc, &PrepareOptions::default());
         assert!(out["spec"].get("clusterIP").is_none() && out["spec"].get("clusterIPs").is_none());
         assert_eq!(out["spec"]["ports"][0]["nodePort"], 30080);
         assert!(without_node_ports(&out)["spec"]["ports"][0].get("nodePort").is_none());
         let headless = json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None", "clusterIPs": ["None"]}});
-        assert_eq!(prepare(&key("", "Service"), &headless, &TransformOptions::default())["spec"]["clusterIP"], "None");
+        assert_eq!(prepare(&key("", "Service"), &headless, &PrepareOptions::default())["spec"]["clusterIP"], "None");
         let kept =
-            prepare(&key("", "Service"), &svc, &TransformOptions { skip_service_update: true, ..Default::default() });
+            prepare(&key("", "Service"), &svc, &PrepareOptions { skip_service_update: true, ..Default::default() });
         assert_eq!(kept["spec"]["clusterIP"], "10.96.0.5");
     }
 
     #[test]
     fn cronjobs_and_jobs_are_suspended_and_jobs_lose_controller_labels() {
         let cron = json!({"metadata": {"name": "c"}, "spec": {"schedule": "* * * * *"}});
-        let out = prepare(&key("batch", "CronJob"), &cron, &TransformOptions::default());
+        let out = prepare(&key("batch", "CronJob"), &cron, &PrepareOptions::default());
         assert_eq!(out["spec"]["suspend"], true);
         assert_eq!(out["metadata"]["annotations"][ann::MIGRATION_SUSPEND], "false");
         let job = json!({"metadata": {"name": "j", "labels": {"controller-uid": "u", "job-name": "j"}},
             "spec": {"selector": {"matchLabels": {"controller-uid": "u"}},
                      "template": {"metadata": {"labels": {"batch.kubernetes.io/controller-uid": "u", "job-name": "j"}}}}});
-        let out = prepare(&key("batch", "Job"), &job, &TransformOptions::default());
+        let out = prepare(&key("batch", "Job"), &job, &PrepareOptions::default());
         assert!(out["spec"].get("selector").is_none());
         assert_eq!(out["metadata"]["labels"], json!({"job-name": "j"}));
         assert_eq!(out["spec"]["template"]["metadata"]["labels"], json!({"job-name": "j"}));
@@ -288,12 +419,12 @@ mod tests {
         let pv = json!({"metadata": {"name": "pv", "annotations": {"pv.kubernetes.io/bound-by-controller": "yes"}},
             "spec": {"persistentVolumeReclaimPolicy": "Delete", "claimRef": {"name": "c", "uid": "u"}}});
         let out =
-            prepare(&TypeKey { namespaced: false, ..key("", "PersistentVolume") }, &pv, &TransformOptions::default());
+            prepare(&TypeKey { namespaced: false, ..key("", "PersistentVolume") }, &pv, &PrepareOptions::default());
         assert_eq!(out["spec"]["persistentVolumeReclaimPolicy"], "Retain");
         assert_eq!(out["metadata"]["annotations"], json!({ann::RECLAIM_POLICY: "Delete"}));
         assert!(out["spec"].get("claimRef").is_none());
         let pvc = json!({"metadata": {"name": "c", "annotations": {"pv.kubernetes.io/bind-completed": "yes"}}, "spec": {"volumeName": "pv"}});
-        let out = prepare(&key("", "PersistentVolumeClaim"), &pvc, &TransformOptions::default());
+        let out = prepare(&key("", "PersistentVolumeClaim"), &pvc, &PrepareOptions::default());
         assert!(out["metadata"].get("annotations").is_none());
         assert_eq!(out["spec"]["volumeName"], "pv");
     }

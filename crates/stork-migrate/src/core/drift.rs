@@ -1,27 +1,10 @@
-//! What needs writing on the destination: a stable hash of the prepared source object (did the source
-//! change?) and drift detection on the destination object (did someone else change what we wrote?).
+//! Drift: did someone else change, on the destination, what stork-rs wrote there? Read from the copy's
+//! `managedFields` (who owns which field since when) and, when those cannot rule drift out, from its
+//! values.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::Value;
-
-/// Hex SHA-256 (first 128 bits) of the canonical JSON of `obj`; stable across runs and processes.
-/// serde_json's maps are sorted (its `preserve_order` feature is off: the key-order test below fails if
-/// a dependency ever turns it on), so its serialization is canonical and streams straight into the digest.
-pub fn content_hash(obj: &Value) -> String {
-    struct Digest(ring::digest::Context);
-    impl std::io::Write for Digest {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut digest = Digest(ring::digest::Context::new(&ring::digest::SHA256));
-    // Writing into a digest cannot fail, and a Value always serializes.
-    let _ = serde_json::to_writer(&mut digest, obj);
-    digest.0.finish().as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Field paths set by `desired`, each ending at a scalar, a list (lists count as a whole) or an empty
 /// object. `apiVersion`, `kind` and the name/namespace identify the object and are left out.
@@ -84,23 +67,61 @@ fn present(obj: &Value, path: &[String]) -> bool {
     true
 }
 
-/// The `fieldsV1` sets of our own entries and of the entries other managers wrote after our last
-/// write (status writes excepted; entries written through /scale carry no time, so they count as
-/// later), or `None` when we never wrote the object.
-fn field_sets<'a>(actual: &'a Value, our_manager: &str) -> Option<(Vec<&'a Value>, Vec<&'a Value>)> {
-    let managed = actual["metadata"]["managedFields"].as_array()?;
-    let ours: Vec<&Value> = managed
-        .iter()
-        .filter(|m| m["manager"] == our_manager && m["subresource"].as_str().unwrap_or("").is_empty())
-        .collect();
-    let our_time = ours.iter().filter_map(|m| m["time"].as_str()).max()?;
-    let theirs = managed
-        .iter()
-        .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
-        .filter(|m| m["time"].as_str().is_none_or(|t| t > our_time))
-        .map(|m| &m["fieldsV1"])
-        .collect();
-    Some((ours.into_iter().map(|m| &m["fieldsV1"]).collect(), theirs))
+/// The `fieldsV1` sets of a copy that drift detection looks at: our own entries, and the entries other
+/// managers wrote after our last write, or in the same second (status writes excepted; entries written
+/// through /scale carry no time, so they count as later).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedSets {
+    pub ours: Vec<Value>,
+    pub later: Vec<Value>,
+}
+
+impl ManagedSets {
+    /// From an object's `metadata.managedFields`; `None` when we never wrote the object.
+    pub fn of(managed_fields: &Value, our_manager: &str) -> Option<Self> {
+        let managed = managed_fields.as_array()?;
+        let ours: Vec<&Value> = managed
+            .iter()
+            .filter(|m| m["manager"] == our_manager && m["subresource"].as_str().unwrap_or("").is_empty())
+            .collect();
+        let our_time = ours.iter().filter_map(|m| m["time"].as_str()).max()?;
+        let later = managed
+            .iter()
+            .filter(|m| m["manager"] != our_manager && m["subresource"].as_str() != Some("status"))
+            // Times have second precision: a write in the same second as ours may have come after it.
+            .filter(|m| m["time"].as_str().is_none_or(|t| t >= our_time))
+            .map(|m| m["fieldsV1"].clone())
+            .collect();
+        Some(Self { ours: ours.into_iter().map(|m| m["fieldsV1"].clone()).collect(), later })
+    }
+
+    /// A digest of the fields we own. The API server takes a field out of our set when anyone else
+    /// changes its value or removes it, so an unchanged digest since a write (or a check) that left the
+    /// copy as we want it means our fields still hold what we wrote. In memory only: the process-local
+    /// hasher is enough.
+    pub fn ours_digest(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        for set in &self.ours {
+            serde_json::to_string(set).unwrap_or_default().hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
+    /// Whether a later foreign writer's set touches one of our fields (it may have set the same value;
+    /// only the object can tell).
+    pub fn overlapped(&self) -> bool {
+        self.later.iter().any(|theirs| self.ours.iter().any(|ours| children_overlap(ours, theirs)))
+    }
+}
+
+/// Whether two `fieldsV1` nodes own a common field: the same child where either side owns it whole
+/// (no children but the `.` marker) or their children overlap.
+fn children_overlap(ours: &Value, theirs: &Value) -> bool {
+    let (Some(ours), Some(theirs)) = (ours.as_object(), theirs.as_object()) else { return false };
+    let whole = |node: &Value| node.as_object().is_none_or(|m| m.keys().all(|k| k == "."));
+    ours.iter().filter(|(k, _)| k.as_str() != ".").any(|(k, mine)| {
+        theirs.get(k).is_some_and(|other| whole(mine) || whole(other) || children_overlap(mine, other))
+    })
 }
 
 fn overlaps(path: &[String], theirs: &[Vec<String>]) -> bool {
@@ -119,8 +140,8 @@ pub fn drifted(actual: &Value, desired: &Value, our_manager: &str) -> bool {
         return true;
     }
     // Never written by us: apply once so that we own what we set.
-    let Some((_, later)) = field_sets(actual, our_manager) else { return true };
-    let theirs: Vec<Vec<String>> = later.into_iter().flat_map(managed_paths).collect();
+    let Some(sets) = ManagedSets::of(&actual["metadata"]["managedFields"], our_manager) else { return true };
+    let theirs: Vec<Vec<String>> = sets.later.iter().flat_map(managed_paths).collect();
     // Another manager wrote one of our fields after us and the value there is no longer what we applied.
     ours.iter().any(|p| overlaps(p, &theirs) && value_at(actual, p) != value_at(desired, p))
 }
@@ -142,9 +163,18 @@ pub enum MetadataVerdict {
 /// manager overwrites it, so a field we set that is still in our set, with no later foreign writer,
 /// still holds what we applied.
 pub fn drift_from_metadata(actual: &Value, desired: &Value, our_manager: &str) -> MetadataVerdict {
+    match ManagedSets::of(&actual["metadata"]["managedFields"], our_manager) {
+        Some(sets) => verdict(&sets, desired),
+        None => MetadataVerdict::NeverWritten,
+    }
+}
+
+/// [`drift_from_metadata`] on sets taken from a copy's metadata earlier.
+pub fn verdict(sets: &ManagedSets, desired: &Value) -> MetadataVerdict {
     // Walked side by side with the sets instead of expanded into paths, as this runs for every object
-    // of every incremental migration.
-    let Some((ours, theirs)) = field_sets(actual, our_manager) else { return MetadataVerdict::NeverWritten };
+    // not checked since stork-rs last wrote it.
+    let ours: Vec<&Value> = sets.ours.iter().collect();
+    let theirs: Vec<&Value> = sets.later.iter().collect();
     if clean_below(desired, &ours, false, &theirs, Level::Root) {
         MetadataVerdict::Clean
     } else {
@@ -183,13 +213,15 @@ fn clean_below(desired: &Value, ours: &[&Value], owned_whole: bool, theirs: &[&V
                 let field = format!("f:{key}");
                 let our_children: Vec<&Value> = ours.iter().filter_map(|o| o.get(&field)).collect();
                 let their_children: Vec<&Value> = theirs.iter().filter_map(|t| t.get(&field)).collect();
-                if foreign_leaf && sets_something(value) {
+                let next = if level == Level::Root && key == "metadata" { Level::Metadata } else { Level::Other };
+                // Metadata holding only the object's name and namespace sets no field anyone owns.
+                let sets = if next == Level::Metadata { sets_metadata(value) } else { sets_something(value) };
+                if foreign_leaf && sets {
                     return false;
                 }
                 if !whole && our_children.is_empty() {
-                    return !sets_something(value);
+                    return !sets;
                 }
-                let next = if level == Level::Root && key == "metadata" { Level::Metadata } else { Level::Other };
                 clean_below(value, &our_children, whole, &their_children, next)
             })
         }
@@ -199,6 +231,10 @@ fn clean_below(desired: &Value, ours: &[&Value], owned_whole: bool, theirs: &[&V
 }
 
 /// True when a value sets something the server records as owned (not a null, not an empty map).
+fn sets_metadata(metadata: &Value) -> bool {
+    metadata.as_object().is_some_and(|m| m.iter().any(|(k, v)| k != "name" && k != "namespace" && sets_something(v)))
+}
+
 fn sets_something(value: &Value) -> bool {
     match value {
         Value::Null => false,
@@ -222,15 +258,6 @@ fn value_at<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn hash_ignores_key_order_and_sees_values() {
-        let a = json!({"b": 1, "a": {"y": [1, 2], "x": "s"}});
-        let b = json!({"a": {"x": "s", "y": [1, 2]}, "b": 1});
-        assert_eq!(content_hash(&a), content_hash(&b));
-        assert_ne!(content_hash(&a), content_hash(&json!({"b": 2, "a": {"y": [1, 2], "x": "s"}})));
-        assert_eq!(content_hash(&a).len(), 32);
-    }
 
     fn entry(manager: &str, time: &str, fields: Value) -> Value {
         json!({"manager": manager, "operation": "Update", "time": time, "fieldsType": "FieldsV1", "fieldsV1": fields})
@@ -357,5 +384,34 @@ mod tests {
             m.push(entry("other", "2026-01-02T00:00:00Z", json!({"f:spec": {".": {}}})));
         }
         assert_eq!(drift_from_metadata(&beside, &atomic, "stork-rs"), MetadataVerdict::NeedsObject);
+    }
+
+    #[test]
+    fn sets_tell_a_removed_or_taken_field_and_a_later_writer_of_ours() {
+        let fields = json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {"f:app": {}}}});
+        let ours = entry("stork-rs", "2026-01-01T00:00:00Z", fields.clone());
+        let sets = ManagedSets::of(&json!([ours.clone()]), "stork-rs").expect("ours");
+        assert!(!sets.overlapped());
+        let same = ManagedSets::of(&json!([ours.clone()]), "stork-rs").expect("ours");
+        assert_eq!(sets.ours_digest(), same.ours_digest());
+        let trimmed = entry("stork-rs", "2026-01-01T00:00:00Z", json!({"f:data": {"f:k": {}}}));
+        let fewer = ManagedSets::of(&json!([trimmed]), "stork-rs").expect("ours");
+        assert_ne!(sets.ours_digest(), fewer.ours_digest(), "a field left our set");
+
+        let beside = entry(
+            "kube-controller-manager",
+            "2026-01-02T00:00:00Z",
+            json!({"f:metadata": {"f:annotations": {"f:rev": {}}}}),
+        );
+        let status = json!({"manager": "x", "subresource": "status", "time": "2026-01-02T00:00:00Z", "fieldsV1": {"f:data": {}}});
+        let sets = ManagedSets::of(&json!([ours.clone(), beside, status]), "stork-rs").expect("ours");
+        assert!(!sets.overlapped(), "fields beside ours and status writes are not ours");
+        let shared = entry("kubectl", "2026-01-02T00:00:00Z", json!({"f:data": {"f:k": {}}}));
+        assert!(ManagedSets::of(&json!([ours.clone(), shared]), "stork-rs").expect("ours").overlapped());
+        let whole_map = entry("kubectl", "2026-01-02T00:00:00Z", json!({"f:data": {".": {}}}));
+        assert!(ManagedSets::of(&json!([ours.clone(), whole_map]), "stork-rs").expect("ours").overlapped());
+        let older = entry("kubectl", "2025-01-02T00:00:00Z", json!({"f:data": {"f:k": {}}}));
+        assert!(!ManagedSets::of(&json!([ours, older]), "stork-rs").expect("ours").overlapped(), "before our write");
+        assert!(ManagedSets::of(&json!([]), "stork-rs").is_none(), "never written by us");
     }
 }

@@ -5,10 +5,8 @@
 use serde_json::{Map, Value, json};
 use stork_api::{ResourcePath, TransformOperation, TransformSpec, TransformValueType};
 
-use super::select::TypeKey;
-
-/// Annotation Stork puts on transformed objects (its value is literally "true").
-pub const TRANSFORMED: &str = "stork.libopenstorage.org/resourcetransformation-name";
+use super::model::TypeKey;
+use stork_api::annotations::RESOURCE_TRANSFORMATION_NAME as TRANSFORMED;
 
 /// Why a rule cannot be used.
 pub fn validate(specs: &[TransformSpec]) -> Result<(), String> {

@@ -1,0 +1,269 @@
+//! Planning: what the destination needs for one object (create it, update it because the source changed
+//! or the copy drifted, or nothing), from as little as is known of both sides, and the order writes go
+//! out in. Pure: the engine feeds it what it read and carries out what it decides.
+
+use serde_json::Value;
+
+use super::drift::{ManagedSets, MetadataVerdict, drifted, verdict};
+use super::hash::ContentHash;
+use super::model::TypeKey;
+
+/// A source object prepared for the destination, as remembered between migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub hash: ContentHash,
+    /// Whether a ResourceTransformation changed it.
+    pub transformed: bool,
+}
+
+/// What is known of the copy on the destination, from its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyRecord {
+    pub uid: String,
+    /// Its `resource-hash` annotation: the hash of the source object last written.
+    pub hash: Option<ContentHash>,
+    /// Digest of the fields stork-rs owns there (see [`ManagedSets::ours_digest`]); `None` when stork-rs
+    /// never wrote it.
+    pub ours: Option<u64>,
+    /// Digest of the sets other managers wrote after stork-rs did.
+    pub later: u64,
+    /// Whether one of those later writers touched a field stork-rs owns.
+    pub overlapped: bool,
+    /// Marked migrated and written by stork-rs: the only objects purge may delete.
+    pub written_by_us: bool,
+    /// The sets themselves, kept only while no [`Baseline`] can decide for them.
+    pub sets: Option<Box<ManagedSets>>,
+}
+
+impl CopyRecord {
+    /// The record of a copy from its `metadata`.
+    pub fn from_metadata(meta: &Value, our_manager: &str, keep_sets: bool) -> Self {
+        let sets = ManagedSets::of(&meta["managedFields"], our_manager);
+        let written_by_us = meta["annotations"][stork_api::annotations::MIGRATED] == "true"
+            && meta["managedFields"].as_array().is_some_and(|m| m.iter().any(|f| f["manager"] == our_manager));
+        Self {
+            uid: meta["uid"].as_str().unwrap_or_default().to_string(),
+            hash: meta["annotations"][stork_api::annotations::RESOURCE_HASH].as_str().and_then(ContentHash::from_hex),
+            ours: sets.as_ref().map(ManagedSets::ours_digest),
+            later: sets.as_ref().map(later_digest).unwrap_or(0),
+            overlapped: sets.as_ref().is_some_and(ManagedSets::overlapped),
+            written_by_us,
+            sets: sets.filter(|_| keep_sets).map(Box::new),
+        }
+    }
+
+    /// What to remember of this copy once it is known to hold what stork-rs wants there.
+    pub fn baseline(&self) -> Option<Baseline> {
+        Some(Baseline { uid: self.uid.clone(), ours: self.ours?, later: self.later })
+    }
+}
+
+fn later_digest(sets: &ManagedSets) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    for set in &sets.later {
+        serde_json::to_string(set).unwrap_or_default().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// The state of a copy when it was last known clean: right after stork-rs wrote it, or after a check
+/// found nothing drifted. While the fields stork-rs owns are the same and no later writer touched them
+/// (or the same later writers as at the check), the copy still holds what was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    pub uid: String,
+    pub ours: u64,
+    pub later: u64,
+}
+
+/// What is known of the source object.
+#[derive(Debug, Clone, Copy)]
+pub enum SourceState<'a> {
+    /// Listed as metadata only and not prepared at this version: its content is unknown.
+    Unread,
+    /// Prepared (now or by an earlier migration); the object itself when it was prepared now.
+    Prepared(Summary, Option<&'a Value>),
+}
+
+/// Why a copy is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateReason {
+    /// A full migration rewrites everything.
+    Full,
+    SourceChanged,
+    /// Someone else changed or removed a field stork-rs set.
+    Drifted,
+    /// The object exists on the destination but stork-rs never wrote it.
+    Adopted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Create,
+    Update(UpdateReason),
+    Unchanged,
+    /// The source object must be read whole (and prepared) before deciding.
+    ReadSource,
+    /// Only the copy's values can tell whether it drifted: decide with [`decide_on_objects`].
+    Verify,
+}
+
+/// The decision for one object from what is known: the prepared source (or not yet), the copy's record
+/// (`None`: missing), the copy's last clean state, and whether the migration is a full one.
+pub fn decide(source: SourceState<'_>, copy: Option<&CopyRecord>, baseline: Option<&Baseline>, full: bool) -> Decision {
+    let Some(copy) = copy else { return Decision::Create };
+    if full {
+        return Decision::Update(UpdateReason::Full);
+    }
+    let SourceState::Prepared(summary, desired) = source else { return Decision::ReadSource };
+    if copy.hash != Some(summary.hash) {
+        return Decision::Update(UpdateReason::SourceChanged);
+    }
+    let Some(ours) = copy.ours else { return Decision::Update(UpdateReason::Adopted) };
+    if let Some(baseline) = baseline.filter(|b| b.uid == copy.uid && b.ours == ours)
+        && (!copy.overlapped || baseline.later == copy.later)
+    {
+        return Decision::Unchanged;
+    }
+    match (&copy.sets, desired) {
+        (Some(sets), Some(desired)) => match verdict(sets, desired) {
+            MetadataVerdict::Clean => Decision::Unchanged,
+            MetadataVerdict::NeverWritten => Decision::Update(UpdateReason::Adopted),
+            MetadataVerdict::NeedsObject => Decision::Verify,
+        },
+        _ => Decision::Verify,
+    }
+}
+
+/// The decision once both whole objects are at hand: `actual` on the destination (`None`: gone since it
+/// was listed) and `desired` prepared from the source.
+pub fn decide_on_objects(actual: Option<&Value>, desired: &Value, our_manager: &str) -> Decision {
+    match actual {
+        None => Decision::Create,
+        Some(actual) if drifted(actual, desired, our_manager) => Decision::Update(UpdateReason::Drifted),
+        Some(_) => Decision::Unchanged,
+    }
+}
+
+/// Order of application: namespaces and CRDs go first (see the engine); then cluster-scoped
+/// dependencies, then what others refer to, then everything else.
+pub fn apply_tier(key: &TypeKey) -> u8 {
+    match (key.group.as_str(), key.kind.as_str()) {
+        (_, _) if !key.namespaced => 0,
+        ("", "ServiceAccount" | "Secret" | "ConfigMap" | "PersistentVolumeClaim" | "LimitRange" | "ResourceQuota") => 1,
+        ("rbac.authorization.k8s.io", "Role" | "RoleBinding") => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::hash::content_hash;
+    use serde_json::json;
+
+    fn hash(n: u8) -> ContentHash {
+        content_hash(&json!(n))
+    }
+
+    fn summary(n: u8) -> Summary {
+        Summary { hash: hash(n), transformed: false }
+    }
+
+    fn entry(manager: &str, time: &str, fields: Value) -> Value {
+        json!({"manager": manager, "operation": "Apply", "time": time, "fieldsType": "FieldsV1", "fieldsV1": fields})
+    }
+
+    fn desired() -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"k": "v"}})
+    }
+
+    fn copy(managed: Value, keep_sets: bool) -> CopyRecord {
+        let meta = json!({"uid": "u1", "annotations": {
+            "stork.libopenstorage.org/resource-hash": hash(1).to_hex(), "stork.libopenstorage.org/migrated": "true"},
+            "managedFields": managed});
+        CopyRecord::from_metadata(&meta, "stork-rs", keep_sets)
+    }
+
+    fn ours() -> Value {
+        entry("stork-rs", "2026-01-01T00:00:00Z", json!({"f:data": {"f:k": {}}}))
+    }
+
+    #[test]
+    fn missing_copies_are_created_and_full_migrations_rewrite_everything() {
+        assert_eq!(decide(SourceState::Unread, None, None, false), Decision::Create);
+        assert_eq!(decide(SourceState::Unread, None, None, true), Decision::Create);
+        let listed = copy(json!([ours()]), false);
+        assert_eq!(decide(SourceState::Unread, Some(&listed), None, true), Decision::Update(UpdateReason::Full));
+    }
+
+    #[test]
+    fn content_is_read_only_when_a_copy_exists_to_compare_with() {
+        let listed = copy(json!([ours()]), false);
+        assert_eq!(decide(SourceState::Unread, Some(&listed), None, false), Decision::ReadSource);
+        let changed = SourceState::Prepared(summary(2), None);
+        assert_eq!(decide(changed, Some(&listed), None, false), Decision::Update(UpdateReason::SourceChanged));
+        let foreign = copy(json!([entry("kubectl", "2026-01-01T00:00:00Z", json!({"f:data": {}}))]), false);
+        let same = SourceState::Prepared(summary(1), None);
+        assert_eq!(decide(same, Some(&foreign), None, false), Decision::Update(UpdateReason::Adopted));
+        assert!(!foreign.written_by_us, "purge never deletes what stork-rs did not write");
+        assert!(listed.written_by_us);
+    }
+
+    #[test]
+    fn a_baseline_clears_untouched_copies_without_reading_them() {
+        let listed = copy(json!([ours()]), false);
+        let same = SourceState::Prepared(summary(1), None);
+        let baseline = listed.baseline().expect("ours");
+        assert_eq!(decide(same, Some(&listed), Some(&baseline), false), Decision::Unchanged);
+        // Without one (a restarted controller), only the values can tell.
+        assert_eq!(decide(same, Some(&listed), None, false), Decision::Verify);
+        // A copy deleted and recreated by someone else is not the one checked.
+        let other = Baseline { uid: "u2".into(), ..baseline.clone() };
+        assert_eq!(decide(same, Some(&listed), Some(&other), false), Decision::Verify);
+        // A field that left our set since: verify.
+        let trimmed = copy(json!([entry("stork-rs", "2026-01-01T00:00:00Z", json!({"f:data": {}}))]), false);
+        assert_eq!(decide(same, Some(&trimmed), Some(&baseline), false), Decision::Verify);
+        // A later writer beside our fields does not matter; one on our fields does, until checked.
+        let beside = entry("kcm", "2026-01-02T00:00:00Z", json!({"f:metadata": {"f:annotations": {"f:x": {}}}}));
+        let touched = copy(json!([ours(), beside]), false);
+        assert_eq!(decide(same, Some(&touched), Some(&baseline), false), Decision::Unchanged);
+        let on_ours = entry("kubectl", "2026-01-02T00:00:00Z", json!({"f:data": {"f:k": {}}}));
+        let shared = copy(json!([ours(), on_ours]), false);
+        assert_eq!(decide(same, Some(&shared), Some(&baseline), false), Decision::Verify);
+        let checked = shared.baseline().expect("ours");
+        assert_eq!(decide(same, Some(&shared), Some(&checked), false), Decision::Unchanged, "checked with that writer");
+    }
+
+    #[test]
+    fn without_a_baseline_the_kept_sets_decide_with_the_prepared_object() {
+        let listed = copy(json!([ours()]), true);
+        let desired = desired();
+        let prepared = SourceState::Prepared(summary(1), Some(&desired));
+        assert_eq!(decide(prepared, Some(&listed), None, false), Decision::Unchanged);
+        let edit = entry("kubectl", "2026-01-02T00:00:00Z", json!({"f:data": {"f:k": {}}}));
+        let edited = copy(json!([ours(), edit]), true);
+        assert_eq!(decide(prepared, Some(&edited), None, false), Decision::Verify);
+        let mut actual = desired.clone();
+        actual["metadata"]["managedFields"] =
+            json!([ours(), entry("kubectl", "2026-01-02T00:00:00Z", json!({"f:data": {"f:k": {}}}))]);
+        assert_eq!(decide_on_objects(Some(&actual), &desired, "stork-rs"), Decision::Unchanged, "same value");
+        actual["data"]["k"] = json!("edited");
+        assert_eq!(decide_on_objects(Some(&actual), &desired, "stork-rs"), Decision::Update(UpdateReason::Drifted));
+        assert_eq!(decide_on_objects(None, &desired, "stork-rs"), Decision::Create);
+    }
+
+    #[test]
+    fn dependencies_are_applied_before_what_uses_them() {
+        let k = |group: &str, kind: &str, namespaced: bool| TypeKey::builtin(group, "v1", kind, "x", namespaced);
+        assert_eq!(apply_tier(&k("", "PersistentVolume", false)), 0);
+        assert_eq!(apply_tier(&k("rbac.authorization.k8s.io", "ClusterRole", false)), 0);
+        for kind in ["ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim"] {
+            assert_eq!(apply_tier(&k("", kind, true)), 1, "{kind}");
+        }
+        assert_eq!(apply_tier(&k("rbac.authorization.k8s.io", "RoleBinding", true)), 1);
+        assert_eq!(apply_tier(&k("apps", "Deployment", true)), 2);
+        assert_eq!(apply_tier(&k("example.com", "Widget", true)), 2);
+    }
+}

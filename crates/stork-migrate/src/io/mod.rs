@@ -1,0 +1,12 @@
+//! The engine's IO: thin layers that read what the core decides on and carry out what it decides.
+
+pub mod destination;
+pub mod read;
+pub mod source;
+pub mod write;
+
+mod applier;
+mod planner;
+mod run;
+
+pub use run::{RETAINED_BYTES, run};

@@ -1,0 +1,460 @@
+//! Planning's reads: for each type, the copies on the destination first (their records decide what
+//! must be read on the source), then the source page by page, each object decided by
+//! [`crate::core::plan`] as it arrives; then the cluster-scoped objects the namespaced ones need, the
+//! CRDs of custom resources, and the namespaces.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::ApiResource;
+use serde_json::Value;
+use stork_api::annotations::{FIELD_MANAGER, RESOURCE_HASH};
+use stork_kube::ServedType;
+
+use super::destination::{Served, copies};
+use super::read::{self, for_each_listed, name_of, namespace_of};
+use super::run::{Planned, Run};
+use crate::cache::Preparation;
+use crate::core::hash::ContentHash;
+use crate::core::model::{Entry, EntryResult, ObjectId, TypeKey};
+use crate::core::plan::{CopyRecord, Decision, SourceState, decide, decide_on_objects};
+use crate::core::prepare::{Prepared, crd_copy, namespace_copy};
+use crate::core::select::{
+    ClusterNeeds, crd_name, dependency_order, is_dependency_type, is_read_whole, list_scopes, select_cluster_object,
+    skip_reason, wants_type,
+};
+use crate::error::EngineError;
+
+/// Types planned at once.
+const CONCURRENT_TYPES: usize = 8;
+/// Objects whose copies are checked value by value at once (each holds both whole objects).
+const VERIFY_BATCH: usize = 200;
+
+/// Everything a run will write (or, planning only, would write), by step.
+pub(super) struct Plan {
+    pub namespaces: Vec<Planned>,
+    pub crds: Vec<Planned>,
+    pub types: Vec<TypePlan>,
+    /// Objects that need no write, settled while planning.
+    pub entries: Vec<Entry>,
+    pub skipped: u64,
+}
+
+/// The writes and purges of one type.
+pub(super) struct TypePlan {
+    pub key: Arc<TypeKey>,
+    /// The source's API resource for the type.
+    pub ar: ApiResource,
+    pub scopes: Vec<Option<String>>,
+    pub writes: Vec<Planned>,
+    /// Copies stork-rs wrote whose source objects are gone.
+    pub purge: Vec<ObjectId>,
+}
+
+/// What planning one type found.
+struct Surveyed {
+    plan: TypePlan,
+    entries: Vec<Entry>,
+    needs: ClusterNeeds,
+    skipped: u64,
+    /// Objects of the type being migrated (a custom type's CRD comes along when there are any).
+    migrated: usize,
+}
+
+impl Surveyed {
+    fn new(key: Arc<TypeKey>, ar: ApiResource, scopes: Vec<Option<String>>) -> Self {
+        Self {
+            plan: TypePlan { key, ar, scopes, writes: Vec::new(), purge: Vec::new() },
+            entries: Vec::new(),
+            needs: ClusterNeeds::default(),
+            skipped: 0,
+            migrated: 0,
+        }
+    }
+}
+
+/// A CRD's copy and what the destination has of it.
+struct CrdPair {
+    id: ObjectId,
+    copy: Value,
+    hash: ContentHash,
+    existing: Option<Value>,
+}
+
+/// An object waiting for a read before it can be decided.
+enum Pending {
+    /// Its content, to prepare it.
+    Source(ObjectId),
+    /// The copy's values (and the source's, unless prepared already).
+    Copy(ObjectId, Option<Prepared>),
+}
+
+impl Run<'_> {
+    pub(super) async fn plan(&self, source_types: &[ServedType], served: &Served) -> Result<Plan, EngineError> {
+        let typed = |t: &ServedType| (Arc::new(TypeKey::of(&t.ar, t.namespaced)), t.ar.clone());
+        let wanted: Vec<(Arc<TypeKey>, ApiResource)> =
+            source_types.iter().map(typed).filter(|(k, _)| wants_type(k, &self.job.spec)).collect();
+        let mut dependencies: Vec<(Arc<TypeKey>, ApiResource)> =
+            source_types.iter().map(typed).filter(|(k, _)| is_dependency_type(k)).collect();
+        dependencies.sort_by_key(|(k, _)| dependency_order(k));
+
+        let (namespaces, surveyed) = tokio::join!(
+            self.plan_namespaces(),
+            stream::iter(wanted)
+                .map(|(key, ar)| self.plan_type(key, ar, served))
+                .buffer_unordered(CONCURRENT_TYPES)
+                .try_collect::<Vec<Surveyed>>()
+        );
+        let namespaces = namespaces?;
+        let mut plan = Plan { namespaces, crds: Vec::new(), types: Vec::new(), entries: Vec::new(), skipped: 0 };
+        let mut needs = ClusterNeeds::default();
+        let mut custom = Vec::new();
+        for surveyed in surveyed? {
+            if surveyed.migrated > 0
+                && let Some(name) = crd_name(&surveyed.plan.key)
+            {
+                custom.push(name);
+            }
+            needs.merge(surveyed.needs);
+            plan.entries.extend(surveyed.entries);
+            plan.skipped += surveyed.skipped;
+            plan.types.push(surveyed.plan);
+        }
+        let (crds, dependencies) =
+            tokio::join!(self.plan_crds(custom), self.plan_dependencies(dependencies, needs, served));
+        let (crds, crd_entries) = crds?;
+        plan.crds = crds;
+        plan.entries.extend(crd_entries);
+        for surveyed in dependencies? {
+            plan.entries.extend(surveyed.entries);
+            plan.skipped += surveyed.skipped;
+            plan.types.push(surveyed.plan);
+        }
+        Ok(plan)
+    }
+
+    /// Missing namespaces are created with the source's labels and annotations.
+    async fn plan_namespaces(&self) -> Result<Vec<Planned>, EngineError> {
+        let ar = ApiResource::erase::<Namespace>(&());
+        let key = Arc::new(TypeKey::namespace());
+        let (source, destination) = (&self.clusters.source, &self.clusters.cluster_destination);
+        let planned: Vec<Option<Planned>> = stream::iter(self.job.namespaces.iter().cloned())
+            .map(|ns| {
+                let (ar, key) = (&ar, &key);
+                async move {
+                    let (on_source, on_destination) =
+                        tokio::join!(source.get_opt(ar, None, &ns), destination.get_opt(ar, None, &ns));
+                    let (Some(on_source), None) = (on_source?, on_destination?) else { return Ok(None) };
+                    let body = serde_json::to_vec(&namespace_copy(&on_source)).unwrap_or_default();
+                    let id = ObjectId::new(key, "", &ns);
+                    Ok::<_, EngineError>(Some(Planned { id, create: true, body: Some(body), transformed: false }))
+                }
+            })
+            .buffer_unordered(read::CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        Ok(planned.into_iter().flatten().collect())
+    }
+
+    /// The CRDs named `names` that exist on the source (other names are built-in types): written when
+    /// missing or different on the destination.
+    async fn plan_crds(&self, names: Vec<String>) -> Result<(Vec<Planned>, Vec<Entry>), EngineError> {
+        let ar = ApiResource::erase::<CustomResourceDefinition>(&());
+        let key = Arc::new(TypeKey::crd());
+        let (source, destination) = (&self.clusters.source, &self.clusters.cluster_destination);
+        let found: Vec<Option<CrdPair>> = stream::iter(names)
+            .map(|name| {
+                let (ar, key) = (&ar, &key);
+                async move {
+                    let Some(crd) = source.get_opt(ar, None, &name).await? else { return Ok(None) };
+                    let (copy, hash) = crd_copy(&crd);
+                    let existing = destination.get_opt(ar, None, &name).await?;
+                    Ok::<_, EngineError>(Some(CrdPair { id: ObjectId::new(key, "", &name), copy, hash, existing }))
+                }
+            })
+            .buffer_unordered(read::CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        let (mut writes, mut entries) = (Vec::new(), Vec::new());
+        for CrdPair { id, copy, hash, existing } in found.into_iter().flatten() {
+            let current = existing.as_ref().and_then(|e| e["metadata"]["annotations"][RESOURCE_HASH].as_str())
+                == Some(hash.to_hex().as_str());
+            if current && !self.job.full {
+                entries.push(self.settled(id, EntryResult::Unchanged, false));
+                continue;
+            }
+            let body = serde_json::to_vec(&copy).unwrap_or_default();
+            writes.push(Planned { id, create: existing.is_none(), body: Some(body), transformed: false });
+        }
+        Ok((writes, entries))
+    }
+
+    /// One namespaced type: its copies on the destination, then its objects on the source.
+    async fn plan_type(&self, key: Arc<TypeKey>, ar: ApiResource, served: &Served) -> Result<Surveyed, EngineError> {
+        let scopes = list_scopes(&key, &self.job.namespaces, self.job.cluster_namespaces);
+        let mut out = Surveyed::new(key.clone(), ar.clone(), scopes.clone());
+        let destination = self.destination_for(&key);
+        let records = match served.resource(&key) {
+            Some(dest_ar) => {
+                let keep_sets = |id: &ObjectId| self.baseline(id).is_none();
+                copies(destination, dest_ar, &key, &scopes, &self.job.namespaces, keep_sets).await?
+            }
+            None => Default::default(),
+        };
+        // With nothing on the destination, every object is created and its content is read when written;
+        // objects prepared before are known by resourceVersion. Otherwise content decides.
+        let metadata_only = !is_read_whole(&key) && (records.is_empty() || !self.memory.prepared.is_empty());
+        let mut present: HashSet<ObjectId> = HashSet::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let source = &self.clusters.source;
+        for_each_listed(source, &ar, &scopes, metadata_only, |object| {
+            let namespace = namespace_of(&object);
+            if !self.job.namespaces.contains(namespace) {
+                return Ok(());
+            }
+            let id = ObjectId::new(&key, namespace, name_of(&object));
+            present.insert(id.clone());
+            if skip_reason(&key, &object, &self.job.spec).is_some() {
+                out.skipped += 1;
+                return Ok(());
+            }
+            let prepared = match self.remembered(&object) {
+                Some(Preparation::Skip) => {
+                    out.skipped += 1;
+                    return Ok(());
+                }
+                Some(Preparation::Copy(summary)) => Some(Err(summary)),
+                None if !metadata_only => match self.prepare(&key, &object) {
+                    Some(prepared) => Some(Ok(prepared)),
+                    None => {
+                        out.skipped += 1;
+                        return Ok(());
+                    }
+                },
+                None => None,
+            };
+            if !metadata_only {
+                out.needs.note(&key, &object);
+            }
+            out.migrated += 1;
+            let record = records.get(&id);
+            let baseline = self.baseline(&id);
+            let (state, prepared, summary) = match prepared {
+                Some(Ok(p)) => (SourceState::Prepared(p.summary, None), Some(p), None),
+                Some(Err(summary)) => (SourceState::Prepared(summary, None), None, Some(summary)),
+                None => (SourceState::Unread, None, None),
+            };
+            // The prepared object itself lets kept managed sets decide without reading the copy.
+            let state = match (&state, &prepared) {
+                (SourceState::Prepared(s, None), Some(p)) => SourceState::Prepared(*s, Some(&p.desired)),
+                _ => state,
+            };
+            let decision = decide(state, record, baseline.as_ref(), self.job.full);
+            let summary = summary.or(prepared.as_ref().map(|p| p.summary));
+            self.settle(&mut out, &mut pending, id, decision, prepared, summary, record);
+            Ok(())
+        })
+        .await?;
+        self.resolve_pending(&mut out, pending, &records, served).await?;
+        out.plan.purge = records
+            .iter()
+            .filter(|(id, record)| record.written_by_us && !present.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok(out)
+    }
+
+    /// What the cache remembers of a source object at its current version.
+    fn remembered(&self, object: &Value) -> Option<Preparation> {
+        let meta = &object["metadata"];
+        let (uid, version) =
+            (meta["uid"].as_str().unwrap_or_default(), meta["resourceVersion"].as_str().unwrap_or_default());
+        self.memory.prepared.get(uid, self.fingerprint(namespace_of(object)), version)
+    }
+
+    /// Prepares a whole source object and remembers the result by its version.
+    pub(super) fn prepare(&self, key: &TypeKey, object: &Value) -> Option<Prepared> {
+        let meta = &object["metadata"];
+        let prepared = self.preparer.prepare(key, object);
+        let remembered = prepared.as_ref().map_or(Preparation::Skip, |p| Preparation::Copy(p.summary));
+        self.memory.prepared.insert(
+            meta["uid"].as_str().unwrap_or_default(),
+            self.fingerprint(namespace_of(object)),
+            meta["resourceVersion"].as_str().unwrap_or_default(),
+            remembered,
+        );
+        prepared
+    }
+
+    /// Records what `decision` means for `id`.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        out: &mut Surveyed,
+        pending: &mut Vec<Pending>,
+        id: ObjectId,
+        decision: Decision,
+        prepared: Option<Prepared>,
+        summary: Option<crate::core::plan::Summary>,
+        record: Option<&CopyRecord>,
+    ) {
+        let transformed = summary.is_some_and(|s| s.transformed);
+        match decision {
+            Decision::Create | Decision::Update(_) => {
+                let body = prepared.as_ref().and_then(|p| self.retained_body(p));
+                out.plan.writes.push(Planned { id, create: decision == Decision::Create, body, transformed });
+            }
+            Decision::Unchanged => {
+                // Decided from the kept sets or the values: remember the copy as clean.
+                if self.baseline(&id).is_none() {
+                    self.remember_clean(&id, record.and_then(CopyRecord::baseline));
+                }
+                out.entries.push(self.settled(id, EntryResult::Unchanged, transformed));
+            }
+            Decision::ReadSource => pending.push(Pending::Source(id)),
+            Decision::Verify => pending.push(Pending::Copy(id, prepared)),
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Decides the objects that needed a read: first the source objects whose content was unknown, then
+    /// the copies only their values can clear, a batch at a time.
+    async fn resolve_pending(
+        &self,
+        out: &mut Surveyed,
+        pending: Vec<Pending>,
+        records: &std::collections::HashMap<ObjectId, CopyRecord>,
+        served: &Served,
+    ) -> Result<(), EngineError> {
+        let (ar, scopes) = (out.plan.ar.clone(), out.plan.scopes.clone());
+        let mut unread = Vec::new();
+        let mut verify = Vec::new();
+        for p in pending {
+            match p {
+                Pending::Source(id) => unread.push(id),
+                Pending::Copy(id, prepared) => verify.push((id, prepared)),
+            }
+        }
+        let mut again = Vec::new();
+        let mut reads = read::whole(&self.clusters.source, &ar, unread, &scopes);
+        while let Some(item) = reads.next().await {
+            let (id, object) = item?;
+            // Gone since it was listed: nothing to write; its copy is purged by a later run.
+            let Some(object) = object else { continue };
+            let Some(prepared) = self.prepare(&id.key, &object) else {
+                out.skipped += 1;
+                continue;
+            };
+            let record = records.get(&id);
+            let state = SourceState::Prepared(prepared.summary, Some(&prepared.desired));
+            let decision = decide(state, record, self.baseline(&id).as_ref(), self.job.full);
+            let summary = prepared.summary;
+            self.settle(out, &mut again, id, decision, Some(prepared), Some(summary), record);
+        }
+        drop(reads);
+        for p in again {
+            if let Pending::Copy(id, prepared) = p {
+                verify.push((id, prepared));
+            }
+        }
+        let Some(dest_ar) = served.resource(&out.plan.key).cloned() else { return Ok(()) };
+        let destination = self.destination_for(&out.plan.key);
+        while !verify.is_empty() {
+            let batch: Vec<(ObjectId, Option<Prepared>)> = verify.drain(..verify.len().min(VERIFY_BATCH)).collect();
+            let mut prepared: std::collections::HashMap<ObjectId, Prepared> = Default::default();
+            let mut unread = Vec::new();
+            for (id, p) in batch {
+                match p {
+                    Some(p) => {
+                        prepared.insert(id, p);
+                    }
+                    None => unread.push(id),
+                }
+            }
+            let mut reads = read::whole(&self.clusters.source, &ar, unread, &scopes);
+            while let Some(item) = reads.next().await {
+                let (id, object) = item?;
+                let Some(object) = object else { continue };
+                match self.prepare(&id.key, &object) {
+                    Some(p) => {
+                        prepared.insert(id, p);
+                    }
+                    None => out.skipped += 1,
+                }
+            }
+            drop(reads);
+            let ids: Vec<ObjectId> = prepared.keys().cloned().collect();
+            let mut copies = read::whole(destination, &dest_ar, ids, &scopes);
+            while let Some(item) = copies.next().await {
+                let (id, actual) = item?;
+                let Some(p) = prepared.remove(&id) else { continue };
+                let decision = decide_on_objects(actual.as_ref(), &p.desired, FIELD_MANAGER);
+                let record = actual.as_ref().map(|a| CopyRecord::from_metadata(&a["metadata"], FIELD_MANAGER, false));
+                let summary = p.summary;
+                self.settle(out, &mut Vec::new(), id, decision, Some(p), Some(summary), record.as_ref());
+            }
+        }
+        Ok(())
+    }
+
+    /// The cluster-scoped objects the migrated namespaced ones need (bindings before the roles they
+    /// bring), each decided against its copy read whole: they are few.
+    async fn plan_dependencies(
+        &self,
+        types: Vec<(Arc<TypeKey>, ApiResource)>,
+        mut needs: ClusterNeeds,
+        served: &Served,
+    ) -> Result<Vec<Surveyed>, EngineError> {
+        let mut out = Vec::new();
+        let destination = &self.clusters.cluster_destination;
+        for (key, ar) in types {
+            let scopes = vec![None];
+            let mut surveyed = Surveyed::new(key.clone(), ar.clone(), scopes.clone());
+            let mut selected: std::collections::HashMap<ObjectId, Prepared> = Default::default();
+            for_each_listed(&self.clusters.source, &ar, &scopes, false, |object| {
+                let Some(object) = select_cluster_object(&key, object, &self.job.namespaces, &mut needs) else {
+                    return Ok(());
+                };
+                let id = ObjectId::new(&key, "", name_of(&object));
+                match self.preparer.prepare(&key, &object) {
+                    Some(p) => {
+                        selected.insert(id, p);
+                    }
+                    None => surveyed.skipped += 1,
+                }
+                Ok(())
+            })
+            .await?;
+            surveyed.migrated = selected.len();
+            let Some(dest_ar) = served.resource(&key) else {
+                for (id, p) in selected {
+                    let summary = p.summary;
+                    self.settle(&mut surveyed, &mut Vec::new(), id, Decision::Create, Some(p), Some(summary), None);
+                }
+                out.push(surveyed);
+                continue;
+            };
+            let ids: Vec<ObjectId> = selected.keys().cloned().collect();
+            let mut copies = read::whole(destination, dest_ar, ids, &scopes);
+            while let Some(item) = copies.next().await {
+                let (id, actual) = item?;
+                let Some(p) = selected.remove(&id) else { continue };
+                let record = actual.as_ref().map(|a| CopyRecord::from_metadata(&a["metadata"], FIELD_MANAGER, true));
+                let state = SourceState::Prepared(p.summary, Some(&p.desired));
+                let mut decision = decide(state, record.as_ref(), self.baseline(&id).as_ref(), self.job.full);
+                if decision == Decision::Verify {
+                    decision = decide_on_objects(actual.as_ref(), &p.desired, FIELD_MANAGER);
+                }
+                let summary = p.summary;
+                self.settle(&mut surveyed, &mut Vec::new(), id, decision, Some(p), Some(summary), record.as_ref());
+            }
+            drop(copies);
+            out.push(surveyed);
+        }
+        Ok(out)
+    }
+}

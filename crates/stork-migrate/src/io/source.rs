@@ -1,0 +1,74 @@
+//! What a Migration resolves to on the source before it runs: its namespaces and its
+//! ResourceTransformation rules. Missing or malformed ones are invalid (terminal); a source that cannot
+//! be read just now is not.
+
+use std::collections::{BTreeSet, HashMap};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams};
+use stork_api::{MigrationSpec, ResourceTransformation, TransformSpec};
+use stork_kube::Cluster;
+
+use crate::core::rules;
+use crate::error::EngineError;
+
+/// The namespaces a Migration covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub namespaces: BTreeSet<String>,
+    /// How many namespaces the source has.
+    pub cluster_namespaces: usize,
+}
+
+/// `namespaces` (existing ones; missing ones fail unless skipDeletedNamespaces) ∪ each selector's matches.
+pub async fn resolve_namespaces(source: &Cluster, spec: &MigrationSpec) -> Result<Resolved, EngineError> {
+    let api: Api<Namespace> = Api::all(source.client().clone());
+    let listed = source.within("listing namespaces".to_string(), api.list_metadata(&ListParams::default())).await?;
+    let existing: BTreeSet<String> = listed.items.into_iter().filter_map(|n| n.metadata.name).collect();
+    let mut out = BTreeSet::new();
+    for ns in &spec.namespaces {
+        if existing.contains(ns) {
+            out.insert(ns.clone());
+        } else if spec.skip_deleted_namespaces != Some(false) {
+            tracing::info!(namespace = %ns, "skipping missing namespace (skipDeletedNamespaces)");
+        } else {
+            return Err(EngineError::Invalid(format!("error getting namespace {ns}: namespaces \"{ns}\" not found")));
+        }
+    }
+    for (k, v) in &spec.namespace_selectors {
+        let params = ListParams::default().labels(&format!("{k}={v}"));
+        let what = || format!("listing namespaces with {k}={v}");
+        let matching = source.within(what(), api.list_metadata(&params)).await?;
+        out.extend(matching.items.into_iter().filter_map(|n| n.metadata.name));
+    }
+    if out.is_empty() {
+        return Err(EngineError::Invalid(
+            "no valid namespace found based on the provided 'Namespaces' and 'NamespaceSelectors'".to_string(),
+        ));
+    }
+    Ok(Resolved { namespaces: out, cluster_namespaces: existing.len() })
+}
+
+/// The rules of ResourceTransformation `name`, which must exist in every migrated namespace (as in
+/// Stork) and be valid.
+pub async fn load_rules(
+    source: &Cluster,
+    name: &str,
+    namespaces: &BTreeSet<String>,
+) -> Result<HashMap<String, Vec<TransformSpec>>, EngineError> {
+    let mut out = HashMap::new();
+    for ns in namespaces {
+        let api: Api<ResourceTransformation> = Api::namespaced(source.client().clone(), ns);
+        let what = || format!("reading ResourceTransformation {ns}/{name}");
+        let Some(rt) = source.within(what(), api.get_opt(name)).await? else {
+            return Err(EngineError::Invalid(format!(
+                "ResourceTransformation {name} not found in namespace {ns} (spec.transformSpecs)"
+            )));
+        };
+        let specs = rt.spec.specs.transform_specs;
+        rules::validate(&specs)
+            .map_err(|e| EngineError::Invalid(format!("ResourceTransformation {ns}/{name}: {e}")))?;
+        out.insert(ns.clone(), specs);
+    }
+    Ok(out)
+}
