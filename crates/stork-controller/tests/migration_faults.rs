@@ -107,9 +107,10 @@ async fn throttled_and_unavailable_answers_are_retried() {
         retry_after_secs: Some(1),
         times: 3,
     });
+    // Every run lists the destination's namespaces first.
     proxy.inject(Fault {
         methods: vec![http::Method::GET],
-        path_contains: Some("/configmaps".into()),
+        path_contains: Some("/api/v1/namespaces?".into()),
         status: 503,
         retry_after_secs: None,
         times: 2,

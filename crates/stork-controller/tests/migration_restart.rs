@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use stork_api::{Migration, MigrationStage, MigrationStatusType as M};
 use testenv::TestCluster;
 
@@ -19,26 +19,7 @@ async fn a_migration_interrupted_by_a_controller_kill_completes_after_restart() 
     let slow = ["--migration-concurrency=2"];
     let mut stork = Stork::start(&source, &slow);
     ready_pair(&source, &destination, "bulk", &stork).await;
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(source.client(), "bulk");
-    let bodies: Vec<_> = (0..OBJECTS)
-        .map(|i| {
-            serde_json::from_value(
-                serde_json::json!({"metadata": {"name": format!("cm-{i:04}")}, "data": {"i": i.to_string()}}),
-            )
-            .expect("cm")
-        })
-        .collect();
-    futures::future::try_join_all(bodies.chunks(OBJECTS / 10).map(|chunk| {
-        let cms = cms.clone();
-        async move {
-            for cm in chunk {
-                cms.create(&PostParams::default(), cm).await?;
-            }
-            Ok::<_, kube::Error>(())
-        }
-    }))
-    .await
-    .expect("create source objects");
+    create_configmaps(&source, "bulk", OBJECTS).await;
 
     let yaml = "apiVersion: stork.libopenstorage.org/v1alpha1\nkind: Migration\nmetadata: {name: big, namespace: bulk}\nspec: {clusterPair: remotecluster, namespaces: [bulk]}\n";
     assert!(kubectl_create(&source, yaml).0);

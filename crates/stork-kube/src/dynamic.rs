@@ -237,7 +237,10 @@ impl Cluster {
     ) -> Result<String, RequestError> {
         let url = resource_url(ar, namespace);
         let what = || format!("applying {} {}", resource_name(ar), qualified(namespace, name));
-        let params = PatchParams::apply(manager).force();
+        // The source API server validated the object already; a strict decode again (the default, `Warn`)
+        // costs the destination CPU for warnings nobody reads. Fields the destination does not know are
+        // dropped either way.
+        let params = PatchParams::apply(manager).force().validation_ignore();
         let patch: Patch<&RawValue> = match serde_json::from_slice::<&RawValue>(body) {
             Ok(raw) => Patch::Apply(raw),
             Err(e) => return Err(RequestError::from_kube(self.name, what(), &kube::Error::SerdeError(e))),

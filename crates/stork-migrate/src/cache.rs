@@ -41,7 +41,11 @@ impl<K: Hash + Eq, V: Clone> RunMap<K, V> {
         Self { run: 0, entries: HashMap::new() }
     }
 
-    fn get(&mut self, key: &K) -> Option<&V> {
+    fn get<Q>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let run = self.run;
         let entry = self.entries.get_mut(key)?;
         entry.1 = run;
@@ -52,41 +56,119 @@ impl<K: Hash + Eq, V: Clone> RunMap<K, V> {
         let run = self.run;
         self.entries.insert(key, (value, run));
     }
+}
 
-    /// Drops idle entries, then the least recently used ones above the bound.
-    fn trim(&mut self) {
+/// [`RunMap`]s grouped by an outer key (an options fingerprint, a destination), so that lookups borrow
+/// the inner key instead of building a tuple for each of thousands of objects.
+struct Runs<G, K, V> {
+    run: u64,
+    groups: HashMap<G, RunMap<K, V>>,
+}
+
+impl<G: Hash + Eq, K: Hash + Eq, V: Clone> Runs<G, K, V> {
+    fn new() -> Self {
+        Self { run: 0, groups: HashMap::new() }
+    }
+
+    fn get<Q>(&mut self, group: &G, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let run = self.run;
-        self.entries.retain(|_, (_, used)| run.saturating_sub(*used) < IDLE_RUNS);
-        if self.entries.len() > MAX_ENTRIES {
-            let mut uses: Vec<u64> = self.entries.values().map(|(_, used)| *used).collect();
-            uses.sort_unstable();
-            let cutoff = uses[self.entries.len() - MAX_ENTRIES];
-            self.entries.retain(|_, (_, used)| *used > cutoff);
+        let map = self.groups.get_mut(group)?;
+        map.run = run;
+        map.get(key)
+    }
+
+    fn insert(&mut self, group: G, key: K, value: V) {
+        let run = self.run;
+        let map = self.groups.entry(group).or_insert_with(RunMap::new);
+        map.run = run;
+        map.insert(key, value);
+    }
+
+    fn remove<Q>(&mut self, group: &G, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(map) = self.groups.get_mut(group) {
+            map.entries.remove(key);
         }
     }
-}
 
-/// Source objects prepared by earlier migrations.
-pub struct PreparedCache {
-    inner: Mutex<RunMap<(String, u64), (String, Preparation)>>,
-}
+    fn len(&self) -> usize {
+        self.groups.values().map(|m| m.entries.len()).sum()
+    }
 
-impl Default for PreparedCache {
-    fn default() -> Self {
-        Self { inner: Mutex::new(RunMap::new()) }
+    /// Drops idle entries, then the least recently used ones above the bound (over all groups), then
+    /// empty groups.
+    fn trim(&mut self) {
+        let run = self.run;
+        for map in self.groups.values_mut() {
+            map.run = run;
+            map.entries.retain(|_, (_, used)| run.saturating_sub(*used) < IDLE_RUNS);
+        }
+        let total = self.len();
+        if total > MAX_ENTRIES {
+            let mut uses: Vec<u64> =
+                self.groups.values().flat_map(|m| m.entries.values().map(|(_, used)| *used)).collect();
+            uses.sort_unstable();
+            let cutoff = uses[total - MAX_ENTRIES];
+            for map in self.groups.values_mut() {
+                map.entries.retain(|_, (_, used)| *used > cutoff);
+            }
+        }
+        self.groups.retain(|_, map| !map.entries.is_empty());
     }
 }
 
-impl PreparedCache {
+/// A bounded map of what runs remember, shared by the runs of a process.
+pub struct Remembered<G, K, V> {
+    inner: Mutex<Runs<G, K, V>>,
+}
+
+impl<G: Hash + Eq, K: Hash + Eq, V: Clone> Default for Remembered<G, K, V> {
+    fn default() -> Self {
+        Self { inner: Mutex::new(Runs::new()) }
+    }
+}
+
+impl<G: Hash + Eq, K: Hash + Eq, V: Clone> Remembered<G, K, V> {
     /// Starts a migration run; entries it touches count as recently used.
     pub fn begin_run(&self) {
         self.lock().run += 1;
     }
 
+    /// Drops what recent runs did not use and what is above the bound.
+    pub fn trim(&self) {
+        self.lock().trim();
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Runs<G, K, V>> {
+        // A panic while holding this lock cannot leave the map inconsistent; keep serving.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Source objects prepared by earlier migrations, by options fingerprint, then uid: their
+/// resourceVersion when prepared and the result.
+pub type PreparedCache = Remembered<u64, String, (String, Preparation)>;
+
+impl PreparedCache {
     /// The preparation of `uid` at `resource_version` under options `fingerprint`, if remembered.
     pub fn get(&self, uid: &str, fingerprint: u64, resource_version: &str) -> Option<Preparation> {
         let mut inner = self.lock();
-        let (version, preparation) = inner.get(&(uid.to_string(), fingerprint))?;
+        let (version, preparation) = inner.get(&fingerprint, uid)?;
         (version == resource_version).then_some(*preparation)
     }
 
@@ -94,69 +176,24 @@ impl PreparedCache {
         if uid.is_empty() || resource_version.is_empty() {
             return;
         }
-        self.lock().insert((uid.to_string(), fingerprint), (resource_version.to_string(), preparation));
-    }
-
-    pub fn trim(&self) {
-        self.lock().trim();
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, RunMap<(String, u64), (String, Preparation)>> {
-        // A panic while holding this lock cannot leave the map inconsistent; keep serving.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.lock().insert(fingerprint, uid.to_string(), (resource_version.to_string(), preparation));
     }
 }
 
-/// Destination copies last known clean, per destination.
-pub struct Baselines {
-    inner: Mutex<RunMap<(u64, ObjectId), Baseline>>,
-}
-
-impl Default for Baselines {
-    fn default() -> Self {
-        Self { inner: Mutex::new(RunMap::new()) }
-    }
-}
+/// Destination copies last known clean, by destination, then object.
+pub type Baselines = Remembered<u64, ObjectId, Baseline>;
 
 impl Baselines {
-    pub fn begin_run(&self) {
-        self.lock().run += 1;
-    }
-
     pub fn get(&self, destination: u64, id: &ObjectId) -> Option<Baseline> {
-        self.lock().get(&(destination, id.clone())).cloned()
+        self.lock().get(&destination, id).cloned()
     }
 
     pub fn insert(&self, destination: u64, id: ObjectId, baseline: Baseline) {
-        self.lock().insert((destination, id), baseline);
+        self.lock().insert(destination, id, baseline);
     }
 
     pub fn forget(&self, destination: u64, id: &ObjectId) {
-        self.lock().entries.remove(&(destination, id.clone()));
-    }
-
-    pub fn trim(&self) {
-        self.lock().trim();
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, RunMap<(u64, ObjectId), Baseline>> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.lock().remove(&destination, id);
     }
 }
 
@@ -211,18 +248,19 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_used_go_above_the_bound() {
-        let mut map: RunMap<u32, ()> = RunMap::new();
+    fn the_bound_holds_over_all_groups() {
+        let mut runs: Runs<u8, u32, ()> = Runs::new();
         for i in 0..(MAX_ENTRIES as u32 + 10) {
             if i % 1000 == 0 {
-                map.run += 1;
+                runs.run += 1;
             }
-            map.insert(i, ());
+            runs.insert((i % 3) as u8, i, ());
         }
-        map.trim();
-        assert!(map.entries.len() <= MAX_ENTRIES, "{}", map.entries.len());
-        assert!(map.get(&(MAX_ENTRIES as u32 + 9)).is_some(), "the newest stay");
-        assert!(map.get(&0).is_none(), "the oldest go");
+        runs.trim();
+        assert!(runs.len() <= MAX_ENTRIES, "{}", runs.len());
+        let newest = MAX_ENTRIES as u32 + 9;
+        assert!(runs.get(&((newest % 3) as u8), &newest).is_some(), "the newest stay");
+        assert!(runs.get(&0, &0).is_none());
     }
 
     #[test]

@@ -100,11 +100,12 @@ impl ManagedSets {
     /// copy as we want it means our fields still hold what we wrote. In memory only: the process-local
     /// hasher is enough.
     pub fn ours_digest(&self) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        for set in &self.ours {
-            serde_json::to_string(set).unwrap_or_default().hash(&mut hasher);
-        }
-        hasher.finish()
+        digest(&self.ours)
+    }
+
+    /// A digest of the sets other managers wrote after stork-rs.
+    pub fn later_digest(&self) -> u64 {
+        digest(&self.later)
     }
 
     /// Whether a later foreign writer's set touches one of our fields (it may have set the same value;
@@ -112,6 +113,27 @@ impl ManagedSets {
     pub fn overlapped(&self) -> bool {
         self.later.iter().any(|theirs| self.ours.iter().any(|ours| children_overlap(ours, theirs)))
     }
+}
+
+/// A digest of field sets in their canonical JSON (sorted keys), streamed into the hasher.
+fn digest(sets: &[Value]) -> u64 {
+    struct Feed<'a>(&'a mut DefaultHasher);
+    impl std::io::Write for Feed<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hasher = DefaultHasher::new();
+    for set in sets {
+        // Writing into a hasher cannot fail, and a Value always serializes.
+        let _ = serde_json::to_writer(Feed(&mut hasher), set);
+        0xffu8.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Whether two `fieldsV1` nodes own a common field: the same child where either side owns it whole

@@ -45,7 +45,7 @@ impl CopyRecord {
             uid: meta["uid"].as_str().unwrap_or_default().to_string(),
             hash: meta["annotations"][stork_api::annotations::RESOURCE_HASH].as_str().and_then(ContentHash::from_hex),
             ours: sets.as_ref().map(ManagedSets::ours_digest),
-            later: sets.as_ref().map(later_digest).unwrap_or(0),
+            later: sets.as_ref().map(ManagedSets::later_digest).unwrap_or(0),
             overlapped: sets.as_ref().is_some_and(ManagedSets::overlapped),
             written_by_us,
             sets: sets.filter(|_| keep_sets).map(Box::new),
@@ -56,15 +56,6 @@ impl CopyRecord {
     pub fn baseline(&self) -> Option<Baseline> {
         Some(Baseline { uid: self.uid.clone(), ours: self.ours?, later: self.later })
     }
-}
-
-fn later_digest(sets: &ManagedSets) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut hasher = DefaultHasher::new();
-    for set in &sets.later {
-        serde_json::to_string(set).unwrap_or_default().hash(&mut hasher);
-    }
-    hasher.finish()
 }
 
 /// The state of a copy when it was last known clean: right after stork-rs wrote it, or after a check

@@ -37,7 +37,8 @@ impl Run<'_> {
         outcome: &mut Outcome,
         lap: &mut Lap,
     ) -> Result<(), EngineError> {
-        let Plan { namespaces, crds, types, entries, skipped } = plan;
+        let Plan { namespaces, crds, types, entries, skipped, phases } = plan;
+        outcome.phases.extend(phases);
         for entry in entries {
             outcome.record(entry);
         }

@@ -3,7 +3,7 @@
 //! [`crate::core::plan`] as it arrives; then the cluster-scoped objects the namespaced ones need, the
 //! CRDs of custom resources, and the namespaces.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt, stream};
@@ -15,7 +15,7 @@ use stork_api::annotations::{FIELD_MANAGER, RESOURCE_HASH};
 use stork_kube::ServedType;
 
 use super::destination::{Served, copies};
-use super::read::{self, for_each_listed, name_of, namespace_of};
+use super::read::{self, for_each_listed, for_each_listed_identity, name_of, namespace_of};
 use super::run::{Planned, Run};
 use crate::cache::Preparation;
 use crate::core::hash::ContentHash;
@@ -29,7 +29,7 @@ use crate::core::select::{
 use crate::error::EngineError;
 
 /// Types planned at once.
-const CONCURRENT_TYPES: usize = 8;
+const CONCURRENT_TYPES: usize = 16;
 /// Objects whose copies are checked value by value at once (each holds both whole objects).
 const VERIFY_BATCH: usize = 200;
 
@@ -41,6 +41,8 @@ pub(super) struct Plan {
     /// Objects that need no write, settled while planning.
     pub entries: Vec<Entry>,
     pub skipped: u64,
+    /// How long each step of planning took.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// The writes and purges of one type.
@@ -84,6 +86,16 @@ struct CrdPair {
     existing: Option<Value>,
 }
 
+/// What is known of a listed source object's content.
+enum Look {
+    /// Prepared by an earlier migration at this version.
+    Remembered(crate::core::plan::Summary),
+    /// Read whole and prepared now.
+    Prepared(Prepared),
+    /// Listed as metadata only and not remembered.
+    Unread,
+}
+
 /// An object waiting for a read before it can be decided.
 enum Pending {
     /// Its content, to prepare it.
@@ -101,15 +113,31 @@ impl Run<'_> {
             source_types.iter().map(typed).filter(|(k, _)| is_dependency_type(k)).collect();
         dependencies.sort_by_key(|(k, _)| dependency_order(k));
 
-        let (namespaces, surveyed) = tokio::join!(
-            self.plan_namespaces(),
-            stream::iter(wanted)
-                .map(|(key, ar)| self.plan_type(key, ar, served))
-                .buffer_unordered(CONCURRENT_TYPES)
-                .try_collect::<Vec<Surveyed>>()
-        );
-        let namespaces = namespaces?;
-        let mut plan = Plan { namespaces, crds: Vec::new(), types: Vec::new(), entries: Vec::new(), skipped: 0 };
+        // Namespaces first: in one the destination does not have yet, every object is new, so its
+        // copies need not be listed there.
+        let mut clock = std::time::Instant::now();
+        let mut phases = Vec::new();
+        let mut lap = |phases: &mut Vec<(&'static str, std::time::Duration)>, name| {
+            phases.push((name, clock.elapsed()));
+            clock = std::time::Instant::now();
+        };
+        let namespaces = self.plan_namespaces().await?;
+        lap(&mut phases, "plan-namespaces");
+        let fresh: BTreeSet<&str> = namespaces.iter().map(|p| p.id.name.as_str()).collect();
+        let surveyed = stream::iter(wanted)
+            .map(|(key, ar)| self.plan_type(key, ar, served, &fresh))
+            .buffer_unordered(CONCURRENT_TYPES)
+            .try_collect::<Vec<Surveyed>>()
+            .await;
+        lap(&mut phases, "plan-objects");
+        let mut plan = Plan {
+            namespaces,
+            crds: Vec::new(),
+            types: Vec::new(),
+            entries: Vec::new(),
+            skipped: 0,
+            phases: Vec::new(),
+        };
         let mut needs = ClusterNeeds::default();
         let mut custom = Vec::new();
         for surveyed in surveyed? {
@@ -133,6 +161,8 @@ impl Run<'_> {
             plan.skipped += surveyed.skipped;
             plan.types.push(surveyed.plan);
         }
+        lap(&mut phases, "plan-cluster");
+        plan.phases = phases;
         Ok(plan)
     }
 
@@ -141,13 +171,20 @@ impl Run<'_> {
         let ar = ApiResource::erase::<Namespace>(&());
         let key = Arc::new(TypeKey::namespace());
         let (source, destination) = (&self.clusters.source, &self.clusters.cluster_destination);
-        let planned: Vec<Option<Planned>> = stream::iter(self.job.namespaces.iter().cloned())
+        // One metadata list tells which exist on the destination; only the missing ones are read on the
+        // source (a migration of unchanged namespaces reads none).
+        let mut existing = BTreeSet::new();
+        for_each_listed_identity(destination, &ar, &[None], |ns| {
+            existing.insert(name_of(&ns).to_string());
+            Ok(())
+        })
+        .await?;
+        let missing: Vec<String> = self.job.namespaces.iter().filter(|ns| !existing.contains(*ns)).cloned().collect();
+        let planned: Vec<Option<Planned>> = stream::iter(missing)
             .map(|ns| {
                 let (ar, key) = (&ar, &key);
                 async move {
-                    let (on_source, on_destination) =
-                        tokio::join!(source.get_opt(ar, None, &ns), destination.get_opt(ar, None, &ns));
-                    let (Some(on_source), None) = (on_source?, on_destination?) else { return Ok(None) };
+                    let Some(on_source) = source.get_opt(ar, None, &ns).await? else { return Ok(None) };
                     let body = serde_json::to_vec(&namespace_copy(&on_source)).unwrap_or_default();
                     let id = ObjectId::new(key, "", &ns);
                     Ok::<_, EngineError>(Some(Planned { id, create: true, body: Some(body), transformed: false }))
@@ -192,72 +229,55 @@ impl Run<'_> {
         Ok((writes, entries))
     }
 
-    /// One namespaced type: its copies on the destination, then its objects on the source.
-    async fn plan_type(&self, key: Arc<TypeKey>, ar: ApiResource, served: &Served) -> Result<Surveyed, EngineError> {
+    /// One namespaced type: its copies on the destination, then its objects on the source. `fresh`
+    /// namespaces are missing on the destination.
+    async fn plan_type(
+        &self,
+        key: Arc<TypeKey>,
+        ar: ApiResource,
+        served: &Served,
+        fresh: &BTreeSet<&str>,
+    ) -> Result<Surveyed, EngineError> {
         let scopes = list_scopes(&key, &self.job.namespaces, self.job.cluster_namespaces);
         let mut out = Surveyed::new(key.clone(), ar.clone(), scopes.clone());
-        let destination = self.destination_for(&key);
-        let records = match served.resource(&key) {
-            Some(dest_ar) => {
-                let keep_sets = |id: &ObjectId| self.baseline(id).is_none();
-                copies(destination, dest_ar, &key, &scopes, &self.job.namespaces, keep_sets).await?
-            }
-            None => Default::default(),
-        };
-        // With nothing on the destination, every object is created and its content is read when written;
-        // objects prepared before are known by resourceVersion. Otherwise content decides.
-        let metadata_only = !is_read_whole(&key) && (records.is_empty() || !self.memory.prepared.is_empty());
+        let all_fresh = self.job.namespaces.iter().all(|ns| fresh.contains(ns.as_str()));
+        let warm = !self.memory.prepared.is_empty();
         let mut present: HashSet<ObjectId> = HashSet::new();
         let mut pending: Vec<Pending> = Vec::new();
         let source = &self.clusters.source;
-        for_each_listed(source, &ar, &scopes, metadata_only, |object| {
-            let namespace = namespace_of(&object);
-            if !self.job.namespaces.contains(namespace) {
-                return Ok(());
+        let records = if !all_fresh && warm && !is_read_whole(&key) {
+            // Source objects prepared before are known by resourceVersion, so both sides are listed at
+            // once (metadata only) and each object is judged once its copy's record is in.
+            let mut seen = Vec::new();
+            let (records, listed) = tokio::join!(
+                self.copies(&key, served, &scopes),
+                for_each_listed_identity(source, &ar, &scopes, |object| {
+                    seen.extend(self.first_look(&key, &object, true, &mut out, &mut present));
+                    Ok(())
+                })
+            );
+            let records = records?;
+            listed?;
+            for (id, look) in seen {
+                self.judge(&mut out, &mut pending, id, look, &records);
             }
-            let id = ObjectId::new(&key, namespace, name_of(&object));
-            present.insert(id.clone());
-            if skip_reason(&key, &object, &self.job.spec).is_some() {
-                out.skipped += 1;
-                return Ok(());
-            }
-            let prepared = match self.remembered(&object) {
-                Some(Preparation::Skip) => {
-                    out.skipped += 1;
-                    return Ok(());
+            records
+        } else {
+            // What the destination holds decides what must be read on the source: copies first. Into
+            // new namespaces every object is created: read whole now, its copy is kept for the write
+            // while the budget for kept copies lasts. On a cold start, content decides.
+            let records = if all_fresh { Default::default() } else { self.copies(&key, served, &scopes).await? };
+            let metadata_only =
+                !is_read_whole(&key) && if all_fresh { !self.retaining() } else { records.is_empty() || warm };
+            for_each_listed(source, &ar, &scopes, metadata_only, |object| {
+                if let Some((id, look)) = self.first_look(&key, &object, metadata_only, &mut out, &mut present) {
+                    self.judge(&mut out, &mut pending, id, look, &records);
                 }
-                Some(Preparation::Copy(summary)) => Some(Err(summary)),
-                None if !metadata_only => match self.prepare(&key, &object) {
-                    Some(prepared) => Some(Ok(prepared)),
-                    None => {
-                        out.skipped += 1;
-                        return Ok(());
-                    }
-                },
-                None => None,
-            };
-            if !metadata_only {
-                out.needs.note(&key, &object);
-            }
-            out.migrated += 1;
-            let record = records.get(&id);
-            let baseline = self.baseline(&id);
-            let (state, prepared, summary) = match prepared {
-                Some(Ok(p)) => (SourceState::Prepared(p.summary, None), Some(p), None),
-                Some(Err(summary)) => (SourceState::Prepared(summary, None), None, Some(summary)),
-                None => (SourceState::Unread, None, None),
-            };
-            // The prepared object itself lets kept managed sets decide without reading the copy.
-            let state = match (&state, &prepared) {
-                (SourceState::Prepared(s, None), Some(p)) => SourceState::Prepared(*s, Some(&p.desired)),
-                _ => state,
-            };
-            let decision = decide(state, record, baseline.as_ref(), self.job.full);
-            let summary = summary.or(prepared.as_ref().map(|p| p.summary));
-            self.settle(&mut out, &mut pending, id, decision, prepared, summary, record);
-            Ok(())
-        })
-        .await?;
+                Ok(())
+            })
+            .await?;
+            records
+        };
         self.resolve_pending(&mut out, pending, &records, served).await?;
         out.plan.purge = records
             .iter()
@@ -265,6 +285,83 @@ impl Run<'_> {
             .map(|(id, _)| id.clone())
             .collect();
         Ok(out)
+    }
+
+    /// The records of the copies of `key` on the destination (none when it does not serve the type).
+    async fn copies(
+        &self,
+        key: &Arc<TypeKey>,
+        served: &Served,
+        scopes: &[Option<String>],
+    ) -> Result<std::collections::HashMap<ObjectId, CopyRecord>, EngineError> {
+        let Some(dest_ar) = served.resource(key) else { return Ok(Default::default()) };
+        let keep_sets = |id: &ObjectId| self.baseline(id).is_none();
+        copies(self.destination_for(key), dest_ar, key, scopes, &self.job.namespaces, keep_sets).await
+    }
+
+    /// What a listed source object is to the plan: left out (`None`: another namespace, skip rules),
+    /// or known by what is remembered of it, prepared now, or not read yet.
+    fn first_look(
+        &self,
+        key: &Arc<TypeKey>,
+        object: &Value,
+        metadata_only: bool,
+        out: &mut Surveyed,
+        present: &mut HashSet<ObjectId>,
+    ) -> Option<(ObjectId, Look)> {
+        let namespace = namespace_of(object);
+        if !self.job.namespaces.contains(namespace) {
+            return None;
+        }
+        let id = ObjectId::new(key, namespace, name_of(object));
+        present.insert(id.clone());
+        if skip_reason(key, object, &self.job.spec).is_some() {
+            out.skipped += 1;
+            return None;
+        }
+        let look = match self.remembered(object) {
+            Some(Preparation::Skip) => None,
+            Some(Preparation::Copy(summary)) => Some(Look::Remembered(summary)),
+            None if !metadata_only => self.prepare(key, object).map(Look::Prepared),
+            None => Some(Look::Unread),
+        };
+        let Some(look) = look else {
+            out.skipped += 1;
+            return None;
+        };
+        if !metadata_only {
+            out.needs.note(key, object);
+        }
+        out.migrated += 1;
+        Some((id, look))
+    }
+
+    /// Decides a looked-at object against its copy's record.
+    fn judge(
+        &self,
+        out: &mut Surveyed,
+        pending: &mut Vec<Pending>,
+        id: ObjectId,
+        look: Look,
+        records: &std::collections::HashMap<ObjectId, CopyRecord>,
+    ) {
+        let record = records.get(&id);
+        let baseline = self.baseline(&id);
+        let (decision, prepared, summary) = match look {
+            // The prepared object itself lets kept managed sets decide without reading the copy.
+            Look::Prepared(p) => {
+                let state = SourceState::Prepared(p.summary, Some(&p.desired));
+                let decision = decide(state, record, baseline.as_ref(), self.job.full);
+                let summary = p.summary;
+                (decision, Some(p), Some(summary))
+            }
+            Look::Remembered(summary) => {
+                let state = SourceState::Prepared(summary, None);
+                (decide(state, record, baseline.as_ref(), self.job.full), None, Some(summary))
+            }
+            Look::Unread => (decide(SourceState::Unread, record, baseline.as_ref(), self.job.full), None, None),
+        };
+        self.settle(out, pending, id, decision, prepared, summary, record);
     }
 
     /// What the cache remembers of a source object at its current version.

@@ -13,15 +13,16 @@ use stork_kube::{Cluster, ListOptions};
 use crate::core::model::ObjectId;
 use crate::error::EngineError;
 
-/// Items per page of a metadata-only list (a few hundred bytes each).
-pub const METADATA_PAGE: u32 = 1000;
+/// Items per page of a metadata-only list (under a kilobyte each): each further page of a type is one
+/// more round trip in sequence, and a page of this size is a few MiB at most.
+pub const METADATA_PAGE: u32 = 5000;
 /// Items per page of a list of whole objects (a few kilobytes each): one page is what a list holds in
 /// memory at a time.
 pub const WHOLE_PAGE: u32 = 250;
 /// Above this many objects of one type to read whole, listing the type costs less than single reads.
 pub const GETS_PER_TYPE: usize = 50;
 /// Lists (of different scopes) or single reads in flight at once.
-pub const CONCURRENT_READS: usize = 8;
+pub const CONCURRENT_READS: usize = 16;
 
 /// Every object of `ar` in `scopes` (`None`: across the cluster), whole or metadata only, as raw JSON:
 /// pages are fetched as they are consumed, and a page's text is dropped once its items are copied out.
@@ -63,6 +64,48 @@ pub async fn for_each_listed(
         each(parse(cluster, ar, &item?)?)?;
     }
     Ok(())
+}
+
+/// [`for_each_listed`] of metadata only, without the objects' field ownership (`managedFields`, most of
+/// a metadata item): what the source side of planning reads for every object of every migration.
+pub async fn for_each_listed_identity(
+    cluster: &Cluster,
+    ar: &ApiResource,
+    scopes: &[Option<String>],
+    mut each: impl FnMut(Value) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let mut items = std::pin::pin!(listed(cluster, ar, scopes, true));
+    while let Some(item) = items.next().await {
+        let item: IdentityItem = serde_json::from_str(item?.get()).map_err(|e| invalid_answer(cluster, ar, &e))?;
+        each(serde_json::json!({"metadata": item.metadata}))?;
+    }
+    Ok(())
+}
+
+/// The parts of an object's metadata that identify it and decide whether it is copied.
+#[derive(serde::Deserialize)]
+struct IdentityItem {
+    #[serde(default)]
+    metadata: IdentityMeta,
+}
+
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct IdentityMeta {
+    #[serde(default)]
+    name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    namespace: String,
+    #[serde(default)]
+    uid: String,
+    #[serde(default)]
+    resource_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    labels: Option<serde_json::Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    annotations: Option<serde_json::Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_references: Option<Vec<Value>>,
 }
 
 /// The whole object of every id in `ids` (all of the type of `ar`), or `None` for one that is gone:

@@ -43,7 +43,7 @@ pub async fn run(clusters: &Clusters, job: &Job, memory: &Memory, progress: &Pro
 
     let run = Run::new(clusters, job, memory, progress);
     let plan = run.plan(&source_types, &served).await?;
-    lap.mark(&mut outcome, "plan");
+    lap.restart();
     run.carry_out(plan, served, &mut outcome, &mut lap).await?;
     outcome.counts.skipped += run.skipped.load(Ordering::Relaxed);
     outcome.finish_counts();
@@ -56,6 +56,10 @@ pub(super) struct Lap(Instant);
 impl Lap {
     fn start() -> Self {
         Self(Instant::now())
+    }
+
+    fn restart(&mut self) {
+        self.0 = Instant::now();
     }
 
     pub(super) fn mark(&mut self, outcome: &mut Outcome, phase: &'static str) {
@@ -148,6 +152,11 @@ impl<'a> Run<'a> {
         }
         self.retained.fetch_sub(body.len(), Ordering::Relaxed);
         Some(body)
+    }
+
+    /// Whether planning still keeps copies for their writes (more than a few MiB of the budget left).
+    pub fn retaining(&self) -> bool {
+        self.retained.load(Ordering::Relaxed) > RETAINED_BYTES / 4
     }
 
     pub fn transformed_by(&self, transformed: bool) -> String {

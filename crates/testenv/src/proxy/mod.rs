@@ -6,6 +6,7 @@
 mod fault;
 mod fault_proxy;
 mod listener;
+mod mode;
 mod pump;
 mod status;
 mod tcp;
@@ -13,4 +14,5 @@ mod tls;
 
 pub use fault::Fault;
 pub use fault_proxy::FaultProxy;
-pub use tcp::{Mode, TcpProxy, TcpProxyControl};
+pub use mode::Mode;
+pub use tcp::{TcpProxy, TcpProxyControl};

@@ -4,34 +4,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::listener::{self, Background};
+use super::mode::Mode;
 use super::pump::{Direction, pump};
-
-/// What the proxy does with connections, new and already open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Forward bytes both ways.
-    Pass,
-    /// Accept new connections and close them at once; cut the open ones (a peer that went away).
-    Refuse,
-    /// Keep connections open but forward nothing either way (a peer that accepts and never answers).
-    Blackhole,
-    /// Forward client→upstream as usual and upstream→client one byte per interval (a peer that
-    /// trickles bytes forever, defeating timeouts that only watch for silence).
-    Trickle(Duration),
-}
-
-impl Mode {
-    /// Whether bytes move at all in this mode.
-    pub(crate) fn forwards(self) -> bool {
-        matches!(self, Self::Pass | Self::Trickle(_))
-    }
-}
 
 /// A cloneable handle on a [`TcpProxy`]'s mode and counters, e.g. for a task that flips the mode while
 /// the test waits on a request.
