@@ -63,8 +63,11 @@ impl Run<'_> {
             outcome.record(entry);
         }
         self.check_abort()?;
-        if crds_written && self.job.mode == Mode::Apply {
-            served = self.wait_for_crds(&crd_bodies).await?;
+        match self.job.mode {
+            Mode::Apply if crds_written => served = self.wait_for_crds(&crd_bodies).await?,
+            // What the copied CRDs would serve is what their objects would be written as.
+            Mode::PlanOnly => served.assume(&crd_bodies.iter().flat_map(served_kinds).collect::<Vec<_>>()),
+            Mode::Apply => {}
         }
         lap.mark(outcome, "namespaces+crds");
 

@@ -29,6 +29,13 @@ impl Served {
         self.0.get(&(key.group.clone(), key.version.clone(), key.kind.clone()))
     }
 
+    /// Counts `keys` as served: when only planning, the kinds of CRDs that would be copied.
+    pub fn assume(&mut self, keys: &[TypeKey]) {
+        for key in keys {
+            self.0.entry((key.group.clone(), key.version.clone(), key.kind.clone())).or_insert_with(|| key.resource());
+        }
+    }
+
     pub fn contains(&self, group: &str, version: &str, kind: &str) -> bool {
         self.0.contains_key(&(group.to_string(), version.to_string(), kind.to_string()))
     }
