@@ -30,3 +30,7 @@ pub const DETAILS_OF_MIGRATION: &str = "stork.libopenstorage.org/migration";
 
 /// Field manager of everything stork-rs writes, on either cluster.
 pub const FIELD_MANAGER: &str = "stork-rs";
+/// On the copy of a MigrationSchedule kept on the destination (suspended), so failover can start there.
+pub const STATIC_COPY: &str = "stork.libopenstorage.org/static-copy";
+/// Set by a MigrationSchedule on the Migrations it creates: why it is full or incremental.
+pub const MIGRATION_TYPE_REASON: &str = "stork.libopenstorage.org/migration-type-reason";

@@ -146,6 +146,9 @@ pub struct MigrationStatus {
     /// stork-rs: `Full` (every object rewritten) or `Incremental` (only what changed or drifted).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub migration_type: String,
+    /// stork-rs: why it was full or incremental (`Full: 7th of schedule nightly`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub migration_type_reason: String,
     /// stork-rs: what the migration did, object by object counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_counts: Option<ResourceCounts>,

@@ -51,6 +51,7 @@ pub struct SchedulePolicyItem {
 #[serde(rename_all = "camelCase")]
 pub struct IntervalPolicy {
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::interval_minutes", transform = crate::schema::no_default)]
     pub interval_minutes: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain: Option<i64>,
@@ -63,12 +64,14 @@ pub struct IntervalPolicy {
 pub struct DailyPolicy {
     /// Go Kitchen layout, e.g. `12:15PM`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::kitchen_time", transform = crate::schema::no_default)]
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain: Option<i64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(schema_with = "crate::schema::optional_day_of_week")]
     pub force_full_snapshot_day: String,
 }
 
@@ -76,8 +79,10 @@ pub struct DailyPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct WeeklyPolicy {
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::day_of_week", transform = crate::schema::no_default)]
     pub day: String,
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::kitchen_time", transform = crate::schema::no_default)]
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain: Option<i64>,
@@ -89,8 +94,10 @@ pub struct WeeklyPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct MonthlyPolicy {
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::day_of_month", transform = crate::schema::no_default)]
     pub date: i64,
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::kitchen_time", transform = crate::schema::no_default)]
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain: Option<i64>,

@@ -78,12 +78,36 @@ pub struct Args {
     #[arg(long)]
     pub storage_driver: Option<String>,
 
+    /// Time zone the schedule policies' times are read in, e.g. `Europe/Berlin` or `UTC` (default: the
+    /// controller's local zone, as Stork).
+    #[arg(long, env = "STORK_SCHEDULE_TIME_ZONE")]
+    pub schedule_time_zone: Option<String>,
+
+    /// How often a MigrationSchedule is looked at again at the latest.
+    #[arg(long, default_value = "60s", value_parser = parse_positive)]
+    pub schedule_resync_interval: Duration,
+
+    /// Tests only: read "now" for schedules from this file (an RFC 3339 time), instead of the clock.
+    #[arg(long, hide = true)]
+    pub fake_clock_file: Option<PathBuf>,
+
     /// Log format: `text` or `json`.
     #[arg(long, default_value = "text")]
     pub log_format: String,
 }
 
 use stork_kube::duration::parse_positive;
+
+impl Args {
+    /// The zone of `--schedule-time-zone`, or the system's.
+    pub fn schedule_time_zone(&self) -> anyhow::Result<jiff::tz::TimeZone> {
+        match &self.schedule_time_zone {
+            Some(name) => jiff::tz::TimeZone::get(name)
+                .map_err(|e| anyhow::anyhow!("--schedule-time-zone {name:?} is not a time zone: {e}")),
+            None => Ok(jiff::tz::TimeZone::system()),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

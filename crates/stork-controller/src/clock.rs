@@ -8,3 +8,29 @@ pub fn now() -> Time {
     let now = k8s_openapi::jiff::Timestamp::now();
     Time(k8s_openapi::jiff::Timestamp::from_second(now.as_second()).unwrap_or(now))
 }
+
+/// The time schedules fire by: the real clock, or, for tests, the RFC 3339 time written in a file
+/// (`--fake-clock-file`), read again at every call so a test moves time by rewriting the file.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    fake: Option<std::path::PathBuf>,
+}
+
+impl Clock {
+    pub fn new(fake: Option<std::path::PathBuf>) -> Self {
+        Self { fake }
+    }
+
+    pub fn now(&self) -> k8s_openapi::jiff::Timestamp {
+        let real = || k8s_openapi::jiff::Timestamp::from_second(k8s_openapi::jiff::Timestamp::now().as_second());
+        let fake = self
+            .fake
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|text| text.trim().parse().ok());
+        match fake {
+            Some(t) => t,
+            None => real().unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now()),
+        }
+    }
+}

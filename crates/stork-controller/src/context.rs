@@ -24,6 +24,10 @@ pub struct Settings {
     pub migration_run_timeout: Duration,
     /// How long a Migration failing for reasons that may pass is tried again before it fails.
     pub migration_retry_timeout: Duration,
+    /// The zone schedule policies' times are read in.
+    pub schedule_time_zone: jiff::tz::TimeZone,
+    /// How often a schedule is looked at again at the latest.
+    pub schedule_resync_interval: Duration,
 }
 
 pub struct Context {
@@ -37,4 +41,6 @@ pub struct Context {
     pub source: stork_kube::Cluster,
     /// What migrations remember of each other.
     pub memory: stork_migrate::Memory,
+    /// The time schedules fire by.
+    pub clock: crate::clock::Clock,
 }

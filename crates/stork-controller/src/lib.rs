@@ -11,6 +11,7 @@ pub mod leader;
 pub mod metrics;
 pub mod migration;
 pub mod remote;
+pub mod schedule;
 pub mod storage;
 
 use std::sync::Arc;
@@ -76,9 +77,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             request_timeout: args.request_timeout,
             migration_run_timeout: args.migration_timeout,
             migration_retry_timeout: args.migration_retry_timeout,
+            schedule_time_zone: args.schedule_time_zone()?,
+            schedule_resync_interval: args.schedule_resync_interval,
         },
         source: stork_kube::Cluster::new(client.clone(), "source", args.request_timeout),
         memory: Default::default(),
+        clock: clock::Clock::new(args.fake_clock_file.clone()),
     });
 
     let controllers = async {
@@ -138,7 +142,11 @@ async fn run_controllers(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let ready = readiness.clone();
-    // Both controllers stop on the same signal.
+    // Stork's default policies exist once a controller leads (never overwriting a user's edits).
+    if let Err(e) = schedule::ensure_defaults(&ctx.source).await {
+        tracing::warn!(error = %e, "cannot create the default schedule policies");
+    }
+    // The controllers stop on the same signal.
     let (stop_tx, stop_rx) = watch::channel(false);
     let forward = tokio::spawn(async move {
         shutdown.await;
@@ -149,7 +157,8 @@ async fn run_controllers(
             tracing::info!("ClusterPair cache synced; controllers running");
             ready.set(Phase::Leading);
         }),
-        migration::controller::run(ctx, stopped(stop_rx)),
+        migration::controller::run(ctx.clone(), stopped(stop_rx.clone())),
+        schedule::controller::run(ctx, stopped(stop_rx)),
     );
     forward.abort();
 }

@@ -38,6 +38,10 @@ pub struct Metrics {
     migration_stage: Family<MigrationLabels, Gauge>,
     migration_duration: Family<MigrationLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     migrated_objects: Family<ObjectLabels, Gauge>,
+    schedule_status: Family<ObjectLabels, Gauge>,
+    schedule_last_success: Family<ObjectLabels, Gauge>,
+    schedule_rpo: Family<ObjectLabels, Gauge>,
+    schedule_failures: Family<ObjectLabels, Gauge>,
 }
 
 impl Metrics {
@@ -83,8 +87,36 @@ impl Metrics {
             "Objects created or updated on the destination by the last run",
             migrated_objects.clone(),
         );
+        let schedule_status = Family::<ObjectLabels, Gauge>::default();
+        let schedule_last_success = Family::<ObjectLabels, Gauge>::default();
+        let schedule_rpo = Family::<ObjectLabels, Gauge>::default();
+        let schedule_failures = Family::<ObjectLabels, Gauge>::default();
+        registry.register(
+            "stork_migration_schedule_status",
+            "Number of policy types with Migrations in a MigrationSchedule's status (as Stork)",
+            schedule_status.clone(),
+        );
+        registry.register(
+            "stork_migration_schedule_last_success_timestamp_seconds",
+            "When the newest successful Migration of a schedule finished (Unix seconds; 0: none yet)",
+            schedule_last_success.clone(),
+        );
+        registry.register(
+            "stork_migration_schedule_rpo_seconds",
+            "Age of the newest successful copy of a schedule: the recovery point right now (-1: none yet)",
+            schedule_rpo.clone(),
+        );
+        registry.register(
+            "stork_migration_schedule_consecutive_failures",
+            "Migrations of a schedule that failed since the last one that did not",
+            schedule_failures.clone(),
+        );
         Arc::new(Self {
             registry,
+            schedule_status,
+            schedule_last_success,
+            schedule_rpo,
+            schedule_failures,
             scheduler_status,
             storage_status,
             reconciles,
@@ -157,6 +189,30 @@ impl Metrics {
         self.migration_stage.remove(&labels);
         self.migration_duration.remove(&labels);
         self.migrated_objects.remove(&ObjectLabels { name: name.into(), namespace: namespace.into() });
+    }
+
+    pub fn set_schedule(
+        &self,
+        namespace: &str,
+        name: &str,
+        status: &stork_api::MigrationScheduleStatus,
+        now: jiff::Timestamp,
+    ) {
+        let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
+        self.schedule_status.get_or_create(&labels).set(status.items.len() as i64);
+        let last = status.last_success_timestamp.as_ref().map(|t| t.0);
+        self.schedule_last_success.get_or_create(&labels).set(last.map_or(0, |t| t.as_second()));
+        let rpo = last.map_or(-1, |t| now.duration_since(t).as_secs().max(0));
+        self.schedule_rpo.get_or_create(&labels).set(rpo);
+        self.schedule_failures.get_or_create(&labels).set(i64::from(status.consecutive_failures));
+    }
+
+    pub fn forget_schedule(&self, namespace: &str, name: &str) {
+        let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
+        self.schedule_status.remove(&labels);
+        self.schedule_last_success.remove(&labels);
+        self.schedule_rpo.remove(&labels);
+        self.schedule_failures.remove(&labels);
     }
 
     pub fn reconciled(&self, controller: &str, result: &str) {

@@ -54,9 +54,12 @@ async fn the_reconcilers_run_in_process() {
             request_timeout: Duration::from_secs(10),
             migration_run_timeout: Duration::from_secs(60),
             migration_retry_timeout: Duration::from_secs(30),
+            schedule_time_zone: jiff::tz::TimeZone::UTC,
+            schedule_resync_interval: Duration::from_secs(5),
         },
         source: stork_kube::Cluster::new(client.clone(), "source", Duration::from_secs(10)),
         memory: Default::default(),
+        clock: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let controllers = tokio::spawn({

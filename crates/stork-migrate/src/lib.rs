@@ -7,12 +7,14 @@
 //!   [`core::plan`] what to write and in which order, [`core::report`] how results are reported.
 //! - [`io`] reads both clusters page by page and carries the decisions out; [`io::run`] is one run.
 //! - [`cache`] is what runs remember of each other (hashes and digests, bounded).
+//! - [`schedule`] decides when a MigrationSchedule runs and how its Migrations form a series.
 
 pub mod cache;
 pub mod core;
 pub mod error;
 pub mod io;
 pub mod job;
+pub mod schedule;
 
 pub use core::model::{Entry, EntryResult, ObjectId, Outcome, Progress, TypeKey};
 pub use error::EngineError;

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "storkctl",
     version,
-    about = "storkctl manages Stork resources (ClusterPairs, Migrations)",
+    about = "storkctl manages Stork resources (ClusterPairs, Migrations, MigrationSchedules, SchedulePolicies)",
     max_term_width = 120
 )]
 pub struct Cli {
@@ -35,7 +35,7 @@ pub struct GlobalArgs {
     /// Namespace to use (Stork uses "default", not the context's namespace)
     #[arg(short = 'n', long, global = true, default_value = "default")]
     pub namespace: String,
-    /// Output format: table (default), yaml or json
+    /// Output format: table (default), wide (get migrationschedule: more columns), yaml or json
     #[arg(short = 'o', long, global = true)]
     pub output: Option<String>,
     /// Accepted for compatibility; the Rust client has no client-side rate limiter to tune
@@ -62,6 +62,12 @@ pub enum Command {
     /// Generate Stork specs (deprecated: use command "create" instead)
     #[command(subcommand)]
     Generate(GenerateResource),
+    /// Suspend schedules
+    #[command(subcommand)]
+    Suspend(SuspendResource),
+    /// Resume schedules
+    #[command(subcommand)]
+    Resume(ResumeResource),
 }
 
 // Parsed once per process, like `Command` above.
@@ -74,6 +80,12 @@ pub enum CreateResource {
     /// Start a migration
     #[command(name = "migrations", visible_alias = "migration")]
     Migration(CreateMigrationArgs),
+    /// Create a migration schedule
+    #[command(name = "migrationschedules", visible_alias = "migrationschedule")]
+    MigrationSchedule(CreateMigrationScheduleArgs),
+    /// Create schedule policy
+    #[command(name = "schedulepolicy", visible_alias = "sp", alias = "schedulepolicies")]
+    SchedulePolicy(CreateSchedulePolicyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +96,12 @@ pub enum GetResource {
     /// Get migration resources
     #[command(name = "migrations", visible_alias = "migration")]
     Migration(GetMigrationArgs),
+    /// Get migration schedules
+    #[command(name = "migrationschedules", visible_alias = "migrationschedule")]
+    MigrationSchedule(GetMigrationScheduleArgs),
+    /// Get schedule policies
+    #[command(name = "schedulepolicy", visible_alias = "sp", alias = "schedulepolicies")]
+    SchedulePolicy(GetSchedulePolicyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +112,26 @@ pub enum DeleteResource {
     /// Delete migration resources
     #[command(name = "migrations", visible_alias = "migration")]
     Migration(DeleteMigrationArgs),
+    /// Delete migration schedules
+    #[command(name = "migrationschedules", visible_alias = "migrationschedule")]
+    MigrationSchedule(ScheduleTargetArgs),
+    /// Delete schedule policies (refused while a MigrationSchedule uses one)
+    #[command(name = "schedulepolicy", visible_alias = "sp", alias = "schedulepolicies")]
+    SchedulePolicy(DeleteSchedulePolicyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuspendResource {
+    /// Suspend migration schedules
+    #[command(name = "migrationschedules", visible_alias = "migrationschedule")]
+    MigrationSchedule(ScheduleTargetArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResumeResource {
+    /// Resume migration schedules
+    #[command(name = "migrationschedules", visible_alias = "migrationschedule")]
+    MigrationSchedule(ScheduleTargetArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,6 +247,160 @@ pub struct DeleteMigrationArgs {
     /// Name of the ClusterPair for which to delete ALL migrations (names are then ignored)
     #[arg(short = 'c', long = "clusterPair", alias = "clusterpair", value_name = "NAME")]
     pub cluster_pair: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateMigrationScheduleArgs {
+    /// Name of the MigrationSchedule
+    pub names: Vec<String>,
+    /// Specify the name of the ClusterPair in the same namespace to be used for the migration
+    #[arg(short = 'c', long = "cluster-pair", value_name = "NAME", default_value = "", hide_default_value = true)]
+    pub cluster_pair: String,
+    /// Specify the comma-separated list of namespaces to be included in the migration
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub namespaces: Vec<String>,
+    /// Resources in the namespaces with the specified namespace labels will be migrated (labels are OR'ed)
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = key_values)]
+    pub namespace_selectors: Vec<KeyValues>,
+    /// Name of the admin ClusterPair used to migrate cluster-scoped resources, if the ClusterPair is present
+    /// in a non-admin namespace
+    #[arg(long, value_name = "NAME")]
+    pub admin_cluster_pair: Option<String>,
+    /// If present, Kubernetes resources will not be migrated
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub exclude_resources: bool,
+    /// If present, volumes will not be migrated (the only behaviour, and the default, when the ClusterPair
+    /// has no storage options)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub exclude_volumes: Option<bool>,
+    /// If present, the applications will be scaled up on the target cluster after a successful migration
+    #[arg(
+        short = 'a',
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = go_bool
+    )]
+    pub start_applications: bool,
+    /// If set, resources with ownerReferences will also be migrated, even if their owners are migrated
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub ignore_owner_references_check: bool,
+    /// Delete Kubernetes resources in the target cluster when they are removed from the source cluster
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub purge_deleted_resources: bool,
+    /// If set, service objects will be skipped during migration
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub skip_service_update: bool,
+    /// If set, network policies will be migrated even if a fixed CIDR is present on them
+    #[arg(long = "include-network-policy-with-cidr", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub include_network_policy_with_cidr: bool,
+    /// If present, a migration fails on a listed namespace that does not exist (by default it is skipped)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub disable_skip_deleted_namespaces: bool,
+    /// Specify the name of the rule to be executed before every migration is triggered
+    #[arg(long, value_name = "RULE", default_value = "", hide_default_value = true)]
+    pub pre_exec_rule: String,
+    /// Specify the name of the rule to be executed after every migration is triggered
+    #[arg(long, value_name = "RULE", default_value = "", hide_default_value = true)]
+    pub post_exec_rule: String,
+    /// Name of the schedule policy to use [default: default-migration-policy]; for a new interval policy
+    /// use --interval instead
+    #[arg(short = 's', long, value_name = "NAME")]
+    pub schedule_policy_name: Option<String>,
+    /// Time interval, in minutes, at which to trigger migrations: creates a SchedulePolicy named like the
+    /// schedule
+    #[arg(short = 'i', long, value_name = "MINUTES", allow_negative_numbers = true)]
+    pub interval: Option<i64>,
+    /// Whether the schedule should be suspended on creation
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub suspend: bool,
+    /// Prevent automatic suspension of the schedule on the source cluster when its applications are
+    /// activated on the destination
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub disable_auto_suspend: bool,
+    /// Annotations of the MigrationSchedule (copied to its Migrations), as comma-separated key=value pairs
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = key_values)]
+    pub annotations: Vec<KeyValues>,
+    /// Name of the ResourceTransformation to apply during migration
+    #[arg(long, value_name = "NAME", default_value = "", hide_default_value = true)]
+    pub transform_spec: String,
+    /// Migrate Kubernetes Jobs too (by default they are not migrated)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub include_jobs: bool,
+    /// Only resources with the provided labels will be migrated (labels are OR'ed)
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = key_values)]
+    pub selectors: Vec<KeyValues>,
+    /// Resources with the provided labels will be excluded from the migration (labels are OR'ed)
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = key_values)]
+    pub exclude_selectors: Vec<KeyValues>,
+    /// Comma-separated resource types to exclude from migration, e.g. Deployment,PersistentVolumeClaim
+    /// (kinds, plural names, singular names or short names)
+    #[arg(long, value_delimiter = ',', value_name = "TYPE,...")]
+    pub exclude_resource_types: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetMigrationScheduleArgs {
+    /// Names of the MigrationSchedules (all in the namespace when none)
+    pub names: Vec<String>,
+    /// Name of the cluster pair for which to list migration schedules
+    #[arg(short = 'c', long = "clusterpair", alias = "clusterPair", value_name = "NAME")]
+    pub cluster_pair: Option<String>,
+    /// List MigrationSchedules of every namespace
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub all_namespaces: bool,
+}
+
+/// `delete`, `suspend` and `resume migrationschedules`: names, or every schedule of one pair.
+#[derive(Debug, Args)]
+pub struct ScheduleTargetArgs {
+    /// Names of the MigrationSchedules
+    pub names: Vec<String>,
+    /// Name of the ClusterPair whose migration schedules (ALL of them in the namespace) to act on; names
+    /// are then ignored
+    #[arg(short = 'c', long = "clusterPair", alias = "clusterpair", value_name = "NAME")]
+    pub cluster_pair: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateSchedulePolicyArgs {
+    /// Name of the SchedulePolicy
+    pub names: Vec<String>,
+    /// Type of schedule policy: Interval, Daily, Weekly or Monthly (case-insensitive)
+    #[arg(short = 't', long, value_name = "TYPE", default_value = "Interval")]
+    pub policy_type: String,
+    /// Interval, in minutes, after which to trigger the operation (Interval) [default: 30]
+    #[arg(short = 'i', long, value_name = "MINUTES", allow_negative_numbers = true)]
+    pub interval_minutes: Option<i64>,
+    /// How many objects triggered by this schedule to retain (default per type: 10, 30, 7, 12)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub retain: Option<i64>,
+    /// Time of the day in the 12 hour AM/PM format (Daily, Weekly, Monthly) [default: 12:00AM]
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    /// Day of a full backup (Daily) [default: Monday]
+    #[arg(long, value_name = "DAY")]
+    pub force_full_snapshot_day: Option<String>,
+    /// Day of the week, abbreviated or in full (Weekly) [default: Sunday]
+    #[arg(long, value_name = "DAY")]
+    pub day_of_week: Option<String>,
+    /// Date of the month (Monthly) [default: 1]
+    #[arg(long, value_name = "DATE", allow_negative_numbers = true)]
+    pub date_of_month: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetSchedulePolicyArgs {
+    /// Names of the SchedulePolicies (all when none)
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteSchedulePolicyArgs {
+    /// Names of the SchedulePolicies to delete
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +554,33 @@ impl StorageDriverArgs {
     }
 }
 
+/// The pairs of one `--flag k=v,...` occurrence; repeated occurrences are merged by the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValues(pub Vec<(String, String)>);
+
+/// pflag's `StringToString`: a value with one `=` is a single pair (its value may contain commas);
+/// with several, comma-separated pairs; an entry without `=` is refused with pflag's message.
+pub fn key_values(text: &str) -> Result<KeyValues, String> {
+    let entries: Vec<&str> = match text.matches('=').count() {
+        0 => return Err(format!("{text} must be formatted as key=value")),
+        1 => vec![text.trim_matches('"')],
+        _ => text.split(',').map(|e| e.trim_matches('"')).collect(),
+    };
+    entries
+        .into_iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => Err(format!("{entry} must be formatted as key=value")),
+        })
+        .collect::<Result<_, _>>()
+        .map(KeyValues)
+}
+
+/// Occurrences of a `StringToString` flag as one map; a later key wins, as in pflag.
+pub fn merged(occurrences: &[KeyValues]) -> std::collections::BTreeMap<String, String> {
+    occurrences.iter().flat_map(|kv| kv.0.iter().cloned()).collect()
+}
+
 /// Go's `strconv.ParseBool`, which cobra uses for boolean flags.
 pub fn go_bool(text: &str) -> Result<bool, String> {
     match text {
@@ -459,6 +678,78 @@ mod tests {
         let Command::Delete(DeleteResource::Migration(args)) = cli.command else { panic!("not delete migration") };
         assert_eq!(args.cluster_pair.as_deref(), Some("cp"));
         assert!(args.names.is_empty());
+    }
+
+    #[test]
+    fn schedule_flags_follow_stork() {
+        let cli = Cli::try_parse_from([
+            "storkctl",
+            "create",
+            "migrationschedule",
+            "s",
+            "-c",
+            "cp",
+            "--namespaces",
+            "a,b",
+            "-i",
+            "-15",
+            "--annotations",
+            "k1=v1,k2=v2",
+            "--annotations=k3=x,y",
+            "--exclude-volumes=false",
+            "--exclude-resource-types",
+            "deploy,Secret",
+            "-a",
+        ])
+        .expect("parse");
+        let Command::Create(CreateResource::MigrationSchedule(args)) = cli.command else { panic!("not create ms") };
+        assert_eq!(args.names, ["s"]);
+        assert_eq!(args.interval, Some(-15), "negative values are values, as pflag reads them");
+        assert_eq!(args.schedule_policy_name, None);
+        assert_eq!(args.exclude_volumes, Some(false));
+        assert!(args.start_applications && !args.suspend && !args.disable_auto_suspend && !args.exclude_resources);
+        assert_eq!(args.exclude_resource_types, ["deploy", "Secret"]);
+        let annotations = merged(&args.annotations);
+        assert_eq!(annotations.len(), 3);
+        assert_eq!(annotations["k3"], "x,y", "one '=' makes one pair whose value keeps its comma");
+        assert_eq!(args.admin_cluster_pair, None);
+
+        let cli =
+            Cli::try_parse_from(["storkctl", "create", "sp", "p", "-t", "daily", "--time", "1:00PM"]).expect("sp");
+        let Command::Create(CreateResource::SchedulePolicy(args)) = cli.command else { panic!("not create sp") };
+        assert_eq!((args.policy_type.as_str(), args.time.as_deref()), ("daily", Some("1:00PM")));
+        assert_eq!((args.interval_minutes, args.retain, args.date_of_month), (None, None, None));
+
+        for verb in ["suspend", "resume", "delete"] {
+            let cli = Cli::try_parse_from(["storkctl", verb, "migrationschedules", "a", "b", "-c", "cp"]).expect(verb);
+            let args = match cli.command {
+                Command::Suspend(SuspendResource::MigrationSchedule(a))
+                | Command::Resume(ResumeResource::MigrationSchedule(a))
+                | Command::Delete(DeleteResource::MigrationSchedule(a)) => a,
+                other => panic!("{verb}: {other:?}"),
+            };
+            assert_eq!(args.names, ["a", "b"]);
+            assert_eq!(args.cluster_pair.as_deref(), Some("cp"));
+        }
+        let cli = Cli::try_parse_from(["storkctl", "get", "migrationschedule", "--clusterpair=cp", "--all-namespaces"])
+            .expect("get ms");
+        let Command::Get(GetResource::MigrationSchedule(args)) = cli.command else { panic!("not get ms") };
+        assert!(args.all_namespaces);
+        assert_eq!(args.cluster_pair.as_deref(), Some("cp"));
+    }
+
+    #[test]
+    fn key_values_read_as_pflag_reads_them() {
+        assert_eq!(key_values("a=b").expect("one"), KeyValues(vec![("a".into(), "b".into())]));
+        assert_eq!(key_values("a=b,c").expect("one '=' is one pair").0, [("a".to_string(), "b,c".to_string())]);
+        assert_eq!(key_values("a=b=c,d").unwrap_err(), "d must be formatted as key=value");
+        assert_eq!(key_values("\"a=b,c\"").expect("quoted").0, [("a".to_string(), "b,c".to_string())]);
+        assert_eq!(key_values("a=1,b=2").expect("two").0.len(), 2);
+        assert_eq!(key_values("a").unwrap_err(), "a must be formatted as key=value");
+        assert_eq!(key_values("a=1,b,c=3").unwrap_err(), "b must be formatted as key=value");
+        let later_wins =
+            merged(&[KeyValues(vec![("k".into(), "1".into())]), KeyValues(vec![("k".into(), "2".into())])]);
+        assert_eq!(later_wins["k"], "2");
     }
 
     #[test]

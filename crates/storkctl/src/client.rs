@@ -103,3 +103,12 @@ async fn config_from(kubeconfig: Kubeconfig, context: Option<&str>) -> Result<ku
         .await
         .map_err(|e| ClientError::Config(stork_kube::error_chain(&e)))
 }
+
+/// An error as Go's `%v` shows it inside one of Stork's messages: an API error is its status message
+/// (`schedulepolicies.stork.libopenstorage.org "x" not found`), anything else its chain of causes.
+pub fn api_text(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => status.message.clone(),
+        other => stork_kube::error_chain(other),
+    }
+}

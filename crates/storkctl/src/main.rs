@@ -1,12 +1,15 @@
-//! storkctl: Stork's command-line client (ClusterPair and Migration commands), output-compatible with
-//! Stork's storkctl.
+//! storkctl: Stork's command-line client (ClusterPair, Migration, MigrationSchedule and SchedulePolicy
+//! commands), output-compatible with Stork's storkctl.
 
 mod cli;
 mod client;
 mod clusterpair;
+mod discovery;
 mod migration;
 mod objects;
+mod policy;
 mod printer;
+mod schedule;
 mod validation;
 
 use std::io::{IsTerminal as _, Write};
@@ -14,7 +17,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, CreateResource, DeleteResource, GenerateResource, GetResource};
+use crate::cli::{
+    Cli, Command, CreateResource, DeleteResource, GenerateResource, GetResource, ResumeResource, SuspendResource,
+};
 
 fn main() -> ExitCode {
     // kube's TLS needs a process-wide rustls provider; two enabled providers would make rustls panic.
@@ -59,6 +64,22 @@ fn run(cli: &Cli, out: &mut dyn Write, interactive: bool) -> anyhow::Result<()> 
         }
         Command::Get(GetResource::Migration(args)) => runtime()?.block_on(migration::get(global, args, out)),
         Command::Delete(DeleteResource::Migration(args)) => runtime()?.block_on(migration::delete(global, args, out)),
+        Command::Create(CreateResource::MigrationSchedule(args)) => {
+            runtime()?.block_on(schedule::create(global, args, out))
+        }
+        Command::Get(GetResource::MigrationSchedule(args)) => runtime()?.block_on(schedule::get(global, args, out)),
+        Command::Delete(DeleteResource::MigrationSchedule(args)) => {
+            runtime()?.block_on(schedule::delete(global, args, out))
+        }
+        Command::Suspend(SuspendResource::MigrationSchedule(args)) => {
+            runtime()?.block_on(schedule::set_suspended(global, args, out, true))
+        }
+        Command::Resume(ResumeResource::MigrationSchedule(args)) => {
+            runtime()?.block_on(schedule::set_suspended(global, args, out, false))
+        }
+        Command::Create(CreateResource::SchedulePolicy(args)) => runtime()?.block_on(policy::create(global, args, out)),
+        Command::Get(GetResource::SchedulePolicy(args)) => runtime()?.block_on(policy::get(global, args, out)),
+        Command::Delete(DeleteResource::SchedulePolicy(args)) => runtime()?.block_on(policy::delete(global, args, out)),
     }
 }
 

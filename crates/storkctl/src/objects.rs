@@ -52,6 +52,26 @@ pub async fn fetch(
     Ok(objects.into_iter().map(|o| printable(o, ar)).collect::<Result<_, _>>()?)
 }
 
+/// [`fetch`] for a cluster-scoped kind (SchedulePolicy): the named objects in the order given, or all
+/// of them sorted by name.
+pub async fn fetch_cluster_scoped(
+    client: kube::Client,
+    ar: &ApiResource,
+    names: &[String],
+) -> anyhow::Result<Vec<Value>> {
+    let api: Api<DynamicObject> = Api::all_with(client, ar);
+    let mut objects = Vec::new();
+    if names.is_empty() {
+        objects = api.list(&ListParams::default()).await?.items;
+        objects.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    } else {
+        for name in names {
+            objects.push(api.get(name).await?);
+        }
+    }
+    Ok(objects.into_iter().map(|o| printable(o, ar)).collect::<Result<_, _>>()?)
+}
+
 /// Prints `values` in `format`: `No resources found.` for an empty table, the rows built by `rows`
 /// otherwise; for yaml/json the object itself when exactly one name was asked for, else a List.
 pub fn print(
@@ -62,8 +82,9 @@ pub fn print(
     rows: impl FnOnce(&[Value]) -> Vec<Vec<String>>,
 ) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Table if values.is_empty() => writeln!(out, "{}", printer::NO_RESOURCES)?,
-        OutputFormat::Table => out.write_all(printer::format_table(&rows(&values)).as_bytes())?,
+        // `rows` decides what wide adds; commands without a wide form print their table.
+        OutputFormat::Table | OutputFormat::Wide if values.is_empty() => writeln!(out, "{}", printer::NO_RESOURCES)?,
+        OutputFormat::Table | OutputFormat::Wide => out.write_all(printer::format_table(&rows(&values)).as_bytes())?,
         OutputFormat::Yaml | OutputFormat::Json => {
             // One name asked for prints the object itself; anything else is a List, as with kubectl.
             let value = match (names_asked, values.as_slice()) {

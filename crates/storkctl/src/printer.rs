@@ -23,6 +23,8 @@ pub enum PrinterError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Table,
+    /// The table plus columns only some commands have (`get migrationschedule`); a table elsewhere.
+    Wide,
     Yaml,
     Json,
 }
@@ -33,6 +35,7 @@ impl FromStr for OutputFormat {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "" | "table" => Ok(Self::Table),
+            "wide" => Ok(Self::Wide),
             "yaml" => Ok(Self::Yaml),
             "json" => Ok(Self::Json),
             other => Err(PrinterError::UnsupportedOutput(other.to_string())),
@@ -231,7 +234,8 @@ mod tests {
         assert_eq!("".parse::<OutputFormat>().ok(), Some(OutputFormat::Table));
         assert_eq!("yaml".parse::<OutputFormat>().ok(), Some(OutputFormat::Yaml));
         assert_eq!("json".parse::<OutputFormat>().ok(), Some(OutputFormat::Json));
-        assert_eq!("wide".parse::<OutputFormat>().unwrap_err().to_string(), "unsupported output type wide");
+        assert_eq!("wide".parse::<OutputFormat>().ok(), Some(OutputFormat::Wide));
+        assert_eq!("name".parse::<OutputFormat>().unwrap_err().to_string(), "unsupported output type name");
     }
 
     #[test]

@@ -211,7 +211,9 @@ fn create_refuses_storage_driver_flags_instead_of_ignoring_them() {
 
 #[test]
 fn get_rejects_unsupported_output_type() {
-    assert_error(&["get", "clusterpair", "-o", "wide"], "unsupported output type wide");
+    assert_error(&["get", "clusterpair", "-o", "name"], "unsupported output type name");
+    // wide is known (get migrationschedule has one); elsewhere it is the table, so a cluster is needed.
+    assert_error(&["get", "clusterpair", "-o", "wide"], NO_KUBECONFIG);
 }
 
 #[test]
@@ -323,7 +325,7 @@ fn create_migration_from_a_file_skips_the_other_checks() {
 
 #[test]
 fn get_migration_argument_errors() {
-    assert_error(&["get", "migrations", "-o", "wide"], "unsupported output type wide");
+    assert_error(&["get", "migrations", "-o", "name"], "unsupported output type name");
     assert_error(
         &["get", "migration", "m", "--all-namespaces"],
         "a resource cannot be retrieved by name across all namespaces",
@@ -349,6 +351,113 @@ fn migration_usage_errors_exit_1() {
         assert!(r.stdout.contains(flag), "{flag} in {}", r.stdout);
     }
     assert!(!r.stdout.contains("wait-poll-interval"), "test-only flags stay hidden");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// schedule policies and migration schedules (§8.2 items 20, 22, 24): what is decided before a cluster is
+// needed
+
+#[test]
+fn create_schedule_policy_validates_offline_with_storks_messages() {
+    assert_error(&["create", "schedulepolicy"], "exactly one name needs to be provided for schedule policy name");
+    assert_error(&["create", "sp", "a", "b"], "exactly one name needs to be provided for schedule policy name");
+    // §8.2 item 24.
+    assert_error(
+        &["create", "schedulepolicy", "test-policy", "--interval-minutes", "0"],
+        "Invalid intervalMinutes (0) in Interval policy",
+    );
+    assert_error(
+        &["create", "sp", "test-policy", "-t", "Daily", "--time", "12:75PM"],
+        "Invalid time (12:75PM) in Daily policy: parsing time \"12:75PM\": minute out of range",
+    );
+    assert_error(
+        &["create", "sp", "test-policy", "--policy-type", "weekly", "--day-of-week", "FUNDAY"],
+        "Invalid day of the week (funday) in Weekly policy",
+    );
+    assert_error(
+        &["create", "sp", "test-policy", "-t", "MONTHLY", "--date-of-month", "32"],
+        "Invalid date of the month (32) in Monthly policy",
+    );
+    assert_error(&["create", "sp", "p", "-i", "-5"], "Invalid intervalMinutes (-5) in Interval policy");
+    assert_error(
+        &["create", "sp", "p", "--retain", "0"],
+        "need to provide a valid value for retain. It should be a positive integer",
+    );
+    assert_error(
+        &["create", "sp", "p", "-t", "hourly"],
+        "need to provide a valid schedule policy type. Valid schedule types are Interval, Daily, Weekly and Monthly",
+    );
+    assert_error(
+        &["create", "sp", "p", "--time", "1:00PM"],
+        "for an Interval SchedulePolicy you can only provide values for --interval-minutes and --retain flags",
+    );
+    assert_error(
+        &["create", "sp", "p", "-t", "daily", "-i", "5"],
+        "for a Daily SchedulePolicy you can only provide values for --time, --retain and --force-full-snapshot-day flags",
+    );
+    assert_error(
+        &["create", "sp", "p", "-t", "weekly", "--date-of-month", "5"],
+        "for a Weekly SchedulePolicy you can only provide values for --time, --day-of-week and --retain flags",
+    );
+    assert_error(
+        &["create", "sp", "p", "-t", "monthly", "--day-of-week", "Sun"],
+        "for a Monthly SchedulePolicy you can only provide values for --time, --date-of-month and --retain flags",
+    );
+    assert_error(
+        &["create", "sp", "p", "-t", "daily", "--force-full-snapshot-day", "Caturday"],
+        "invalid day of the week (caturday) in policy.daily.forceFullSnapshotDay",
+    );
+    // A valid policy then needs the cluster.
+    assert_error(&["create", "sp", "p", "-t", "Weekly", "--day-of-week", "Thurs", "--time", "3:04pm"], NO_KUBECONFIG);
+}
+
+#[test]
+fn schedule_policy_get_and_delete_arguments() {
+    assert_error(&["delete", "schedulepolicy"], "at least one argument needs to be provided for schedule policy name");
+    assert_error(&["get", "sp", "-o", "name"], "unsupported output type name");
+    assert_error(&["get", "schedulepolicy", "-o", "wide"], NO_KUBECONFIG);
+    assert_error(&["delete", "sp", "p"], NO_KUBECONFIG);
+}
+
+#[test]
+fn create_migration_schedule_checks_name_and_pair_first() {
+    assert_error(
+        &["create", "migrationschedules"],
+        "exactly one name needs to be provided for migration schedule name",
+    );
+    assert_error(
+        &["create", "migrationschedule", "a", "b", "-c", "cp"],
+        "exactly one name needs to be provided for migration schedule name",
+    );
+    // §8.2 item 20's first message.
+    assert_error(
+        &["create", "migrationschedule", "s", "--namespaces", "ns"],
+        "ClusterPair name needs to be provided for migration schedule",
+    );
+    assert_error(
+        &["create", "migrationschedule", "s", "-c", "cp", "--namespaces", "ns", "-i", "5", "-s", "p"],
+        NO_KUBECONFIG,
+    );
+    let r = run(&["create", "migrationschedule", "s", "-c", "cp", "--annotations", "novalue"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("novalue must be formatted as key=value"), "{}", r.stderr);
+}
+
+#[test]
+fn schedule_targets_need_a_name_or_a_pair() {
+    const NO_NAMES: &str =
+        "at least one argument needs to be provided for migration schedule name if cluster pair isn't provided";
+    for verb in ["delete", "suspend", "resume"] {
+        assert_error(&[verb, "migrationschedules"], NO_NAMES);
+        assert_error(&[verb, "migrationschedule", "-c="], NO_NAMES);
+        assert_error(&[verb, "migrationschedules", "a", "b"], NO_KUBECONFIG);
+        assert_error(&[verb, "migrationschedules", "--clusterPair", "cp"], NO_KUBECONFIG);
+    }
+    assert_error(
+        &["get", "migrationschedules", "s", "--all-namespaces"],
+        "a resource cannot be retrieved by name across all namespaces",
+    );
+    assert_error(&["get", "migrationschedules", "-o", "wide"], NO_KUBECONFIG);
 }
 
 // ---------------------------------------------------------------------------------------------------------

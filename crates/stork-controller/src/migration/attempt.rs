@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
-use stork_api::annotations::MIGRATION_TYPE;
+use stork_api::annotations::{MIGRATION_SCHEDULE_NAME, MIGRATION_TYPE, MIGRATION_TYPE_REASON};
 use stork_api::{ClusterPair, Migration, MigrationSpec, MigrationStage, MigrationStatus, TransformSpec};
 use stork_kube::Cluster;
 use stork_migrate::core::validate::{check_namespace_scope, check_spec, pair_ready};
@@ -73,7 +73,10 @@ pub(super) async fn attempt(cached: &Migration, ctx: &Context) -> Result<Action,
     };
 
     let full = migration.annotations().get(MIGRATION_TYPE).is_some_and(|v| v.eq_ignore_ascii_case("full"));
-    let running = status::running(previous.as_ref(), full, attempt);
+    let mut running = status::running(previous.as_ref(), full, attempt);
+    running.migration_type_reason = migration.annotations().get(MIGRATION_TYPE_REASON).cloned().unwrap_or_else(|| {
+        if full { format!("Full: annotated {MIGRATION_TYPE}: full") } else { "Incremental".to_string() }
+    });
     let marking = Instant::now();
     status::write(&ctx.source, &namespace, &name, &running).await?;
     let marked_in = marking.elapsed();
@@ -180,6 +183,9 @@ async fn resolve(
     } else {
         ready_pair(ctx, &ctx.settings.admin_namespace, &spec.admin_cluster_pair, include_volumes).await?
     };
+    if let Some(schedule) = migration.annotations().get(MIGRATION_SCHEDULE_NAME) {
+        refuse_if_activated(&destination, namespace, schedule, ctx.settings.request_timeout).await?;
+    }
     let transforms = match migration.spec.transform_specs.first() {
         Some(rt) => load_rules(&ctx.source, rt, &found.namespaces).await?,
         None => HashMap::new(),
@@ -197,6 +203,26 @@ async fn resolve(
         cluster_namespaces: found.cluster_namespaces,
         transforms,
     })
+}
+
+/// As Stork: a scheduled Migration does not run once the destination reports the schedule's
+/// applications activated there (a failover happened; copying over them would undo it).
+async fn refuse_if_activated(
+    destination: &RemoteClient,
+    namespace: &str,
+    schedule: &str,
+    timeout: Duration,
+) -> Result<(), Stop> {
+    let cluster = Cluster::new(destination.client.clone(), "destination", timeout);
+    let api: Api<stork_api::MigrationSchedule> = Api::namespaced(destination.client.clone(), namespace);
+    let what = format!("reading MigrationSchedule {namespace}/{schedule}");
+    match cluster.within(what, api.get_opt(schedule)).await {
+        Ok(Some(copy)) if copy.status.as_ref().is_some_and(|s| s.application_activated) => {
+            Err(Stop::Invalid("migrated applications are active on remote cluster".to_string()))
+        }
+        // The copy is only looked at; a destination without it (or without the kind) is not a failover.
+        _ => Ok(()),
+    }
 }
 
 /// The destination client of a pair that can carry the migration. A missing pair is invalid; a pair

@@ -5,6 +5,8 @@ pub mod controller;
 mod retry;
 mod status;
 
+pub use status::details_name;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("kubernetes API error: {0}")]
