@@ -53,6 +53,9 @@ pub struct FailoverParameter {
     pub migration_schedule_reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_source_operations: Option<bool>,
+    /// stork-rs: start even when the preflight finds blockers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -62,6 +65,9 @@ pub struct FailbackParameter {
     pub failback_namespaces: Vec<String>,
     #[serde(default)]
     pub migration_schedule_reference: String,
+    /// stork-rs: start even when the preflight finds blockers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -105,6 +111,43 @@ pub struct ActionStatus {
     pub summary: Option<ActionSummary>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// stork-rs: every stage so far, with its times and outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageRecord>,
+    /// stork-rs: what the preflight found before the first change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<Preflight>,
+}
+
+/// One stage of an Action.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageRecord {
+    #[serde(default)]
+    pub stage: ActionStage,
+    #[serde(default)]
+    pub status: ActionStatusType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timestamp: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_timestamp: Option<Time>,
+    /// Why it failed, or what it did or skipped.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Not run (the source out of reach, or `skipSourceOperations`); `reason` says why.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+}
+
+/// What is known about the standby before a failover changes anything.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Preflight {
+    /// Reasons not to start (overridden by `force`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -124,4 +167,67 @@ pub struct NamespaceActionSummary {
     pub status: ActionStatusType,
     #[serde(default)]
     pub reason: String,
+}
+
+impl ActionStage {
+    /// The name as stored (`""` for the initial stage).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initial => "",
+            Self::ScaleDownDestination => "ScaleDownDestination",
+            Self::ScaleDownSource => "ScaleDownSource",
+            Self::ScaleUpDestination => "ScaleUpDestination",
+            Self::ScaleUpSource => "ScaleUpSource",
+            Self::LastMileMigration => "LastMileMigration",
+            Self::WaitAfterScaleDown => "WaitAfterScaleDown",
+            Self::Final => "Final",
+        }
+    }
+}
+
+impl ActionStatusType {
+    /// The name as stored (`""` before the first reconcile).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initial => "",
+            Self::Scheduled => "Scheduled",
+            Self::InProgress => "In-Progress",
+            Self::Failed => "Failed",
+            Self::Successful => "Successful",
+            Self::RollbackSuccessful => "RollbackSuccessful",
+            Self::RollbackFailed => "RollbackFailed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_what_serde_stores() {
+        for stage in [
+            ActionStage::Initial,
+            ActionStage::ScaleDownDestination,
+            ActionStage::ScaleDownSource,
+            ActionStage::ScaleUpDestination,
+            ActionStage::ScaleUpSource,
+            ActionStage::LastMileMigration,
+            ActionStage::WaitAfterScaleDown,
+            ActionStage::Final,
+        ] {
+            assert_eq!(serde_json::to_value(stage).ok(), Some(serde_json::json!(stage.as_str())));
+        }
+        for status in [
+            ActionStatusType::Initial,
+            ActionStatusType::Scheduled,
+            ActionStatusType::InProgress,
+            ActionStatusType::Failed,
+            ActionStatusType::Successful,
+            ActionStatusType::RollbackSuccessful,
+            ActionStatusType::RollbackFailed,
+        ] {
+            assert_eq!(serde_json::to_value(status).ok(), Some(serde_json::json!(status.as_str())));
+        }
+    }
 }

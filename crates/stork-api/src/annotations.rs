@@ -34,3 +34,8 @@ pub const FIELD_MANAGER: &str = "stork-rs";
 pub const STATIC_COPY: &str = "stork.libopenstorage.org/static-copy";
 /// Set by a MigrationSchedule on the Migrations it creates: why it is full or incremental.
 pub const MIGRATION_TYPE_REASON: &str = "stork.libopenstorage.org/migration-type-reason";
+/// On a source MigrationSchedule suspended by a failover: the Action that did, so that its failback (or
+/// rollback) resumes it.
+pub const SUSPENDED_BY_FAILOVER: &str = "stork.libopenstorage.org/suspended-by-failover";
+/// On a last-mile Migration: the schedule it finishes.
+pub const LASTMILE_SCHEDULE_NAME: &str = "stork.libopenstorage.org/lastmile-migration-schedule-name";

@@ -87,6 +87,11 @@ pub struct Args {
     #[arg(long, default_value = "60s", value_parser = parse_positive)]
     pub schedule_resync_interval: Duration,
 
+    /// How long one stage of a failover or failback may wait (for pods to stop, for the last-mile
+    /// migration, for a busy or unreachable cluster) before it fails and what was done is rolled back.
+    #[arg(long, default_value = "10m", value_parser = parse_positive)]
+    pub action_stage_timeout: Duration,
+
     /// Tests only: read "now" for schedules from this file (an RFC 3339 time), instead of the clock.
     #[arg(long, hide = true)]
     pub fake_clock_file: Option<PathBuf>,

@@ -28,6 +28,8 @@ pub struct Settings {
     pub schedule_time_zone: jiff::tz::TimeZone,
     /// How often a schedule is looked at again at the latest.
     pub schedule_resync_interval: Duration,
+    /// How long one stage of an Action may wait before it fails.
+    pub action_stage_timeout: Duration,
 }
 
 pub struct Context {

@@ -1,7 +1,9 @@
-//! The stork-rs controller as a library: the ClusterPair and Migration controllers, the runtime around
-//! them (flags, HTTP endpoints, metrics, leader election), and [`run`], which the `stork` binary calls.
+//! The stork-rs controller as a library: the ClusterPair, Migration, MigrationSchedule and Action
+//! controllers, the runtime around them (flags, HTTP endpoints, metrics, leader election), and [`run`],
+//! which the `stork` binary calls.
 //! Reconcilers can be driven in-process by tests as well as through the binary.
 
+pub mod action;
 pub mod args;
 pub mod clock;
 pub mod clusterpair;
@@ -79,6 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             migration_retry_timeout: args.migration_retry_timeout,
             schedule_time_zone: args.schedule_time_zone()?,
             schedule_resync_interval: args.schedule_resync_interval,
+            action_stage_timeout: args.action_stage_timeout,
         },
         source: stork_kube::Cluster::new(client.clone(), "source", args.request_timeout),
         memory: Default::default(),
@@ -158,7 +161,8 @@ async fn run_controllers(
             ready.set(Phase::Leading);
         }),
         migration::controller::run(ctx.clone(), stopped(stop_rx.clone())),
-        schedule::controller::run(ctx, stopped(stop_rx)),
+        schedule::controller::run(ctx.clone(), stopped(stop_rx.clone())),
+        action::controller::run(ctx, stopped(stop_rx)),
     );
     forward.abort();
 }

@@ -56,6 +56,7 @@ async fn the_reconcilers_run_in_process() {
             migration_retry_timeout: Duration::from_secs(30),
             schedule_time_zone: jiff::tz::TimeZone::UTC,
             schedule_resync_interval: Duration::from_secs(5),
+            action_stage_timeout: Duration::from_secs(60),
         },
         source: stork_kube::Cluster::new(client.clone(), "source", Duration::from_secs(10)),
         memory: Default::default(),

@@ -234,13 +234,16 @@ impl Cluster {
         name: &str,
         body: &[u8],
         manager: &str,
+        dry_run: bool,
     ) -> Result<String, RequestError> {
         let url = resource_url(ar, namespace);
         let what = || format!("applying {} {}", resource_name(ar), qualified(namespace, name));
         // The source API server validated the object already; a strict decode again (the default, `Warn`)
         // costs the destination CPU for warnings nobody reads. Fields the destination does not know are
         // dropped either way.
-        let params = PatchParams::apply(manager).force().validation_ignore();
+        let mut params = PatchParams::apply(manager).force().validation_ignore();
+        // A dry run goes through the destination's admission and validation, and persists nothing.
+        params.dry_run = dry_run;
         let patch: Patch<&RawValue> = match serde_json::from_slice::<&RawValue>(body) {
             Ok(raw) => Patch::Apply(raw),
             Err(e) => return Err(RequestError::from_kube(self.name, what(), &kube::Error::SerdeError(e))),

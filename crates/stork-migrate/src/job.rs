@@ -14,6 +14,10 @@ pub enum Mode {
     Apply,
     /// Plan only: every entry says what would happen; nothing is written on either cluster.
     PlanOnly,
+    /// Plan, then send every write as a server-side dry run: the destination's admission and validation
+    /// decide each (rejections are failed entries) and nothing persists. Objects in namespaces or of
+    /// kinds the run would create first cannot be checked so, and are listed as planned.
+    DryRun,
 }
 
 /// What one migration run is asked to do.

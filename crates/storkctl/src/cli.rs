@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "storkctl",
     version,
-    about = "storkctl manages Stork resources (ClusterPairs, Migrations, MigrationSchedules, SchedulePolicies)",
+    about = "storkctl manages Stork resources (ClusterPairs, Migrations, MigrationSchedules, SchedulePolicies), \
+             failovers and failbacks",
     max_term_width = 120
 )]
 pub struct Cli {
@@ -35,7 +36,8 @@ pub struct GlobalArgs {
     /// Namespace to use (Stork uses "default", not the context's namespace)
     #[arg(short = 'n', long, global = true, default_value = "default")]
     pub namespace: String,
-    /// Output format: table (default), wide (get migrationschedule: more columns), yaml or json
+    /// Output format: table (default), wide (get migrationschedule|failover|failback: more columns), yaml or
+    /// json
     #[arg(short = 'o', long, global = true)]
     pub output: Option<String>,
     /// Accepted for compatibility; the Rust client has no client-side rate limiter to tune
@@ -68,6 +70,15 @@ pub enum Command {
     /// Resume schedules
     #[command(subcommand)]
     Resume(ResumeResource),
+    /// Activate resources
+    #[command(subcommand)]
+    Activate(ActivateResource),
+    /// Deactivate resources
+    #[command(subcommand)]
+    Deactivate(DeactivateResource),
+    /// Perform actions
+    #[command(subcommand)]
+    Perform(PerformResource),
 }
 
 // Parsed once per process, like `Command` above.
@@ -102,6 +113,12 @@ pub enum GetResource {
     /// Get schedule policies
     #[command(name = "schedulepolicy", visible_alias = "sp", alias = "schedulepolicies")]
     SchedulePolicy(GetSchedulePolicyArgs),
+    /// Get the status of failover actions
+    #[command(name = "failover")]
+    Failover(GetActionArgs),
+    /// Get the status of failback actions
+    #[command(name = "failback")]
+    Failback(GetActionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +149,30 @@ pub enum ResumeResource {
     /// Resume migration schedules
     #[command(name = "migrationschedules", visible_alias = "migrationschedule")]
     MigrationSchedule(ScheduleTargetArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActivateResource {
+    /// Activate apps that were created from a migration (only the copies stork-rs migrated)
+    #[command(name = "migrations", visible_alias = "migration")]
+    Migration(ActivateMigrationArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeactivateResource {
+    /// Deactivate apps that were created from a migration (only the copies stork-rs migrated)
+    #[command(name = "migrations", visible_alias = "migration")]
+    Migration(ActivateMigrationArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PerformResource {
+    /// Initiate failover of the given migration schedule
+    #[command(name = "failover")]
+    Failover(PerformFailoverArgs),
+    /// Initiate failback of the given migration schedule
+    #[command(name = "failback")]
+    Failback(PerformFailbackArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,6 +441,80 @@ pub struct GetSchedulePolicyArgs {
 #[derive(Debug, Args)]
 pub struct DeleteSchedulePolicyArgs {
     /// Names of the SchedulePolicies to delete
+    pub names: Vec<String>,
+}
+
+/// `activate|deactivate migrations`.
+#[derive(Debug, Args)]
+pub struct ActivateMigrationArgs {
+    /// Act on applications in all namespaces
+    #[arg(
+        short = 'a',
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = go_bool
+    )]
+    pub all_namespaces: bool,
+    /// Print what would change (each change checked by the API server) and change nothing
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PerformFailoverArgs {
+    /// Specify the MigrationSchedule to failover. Also specify the namespace of this MigrationSchedule using
+    /// the -n flag
+    #[arg(short = 'm', long, value_name = "NAME", default_value = "", hide_default_value = true)]
+    pub migration_reference: String,
+    /// Specify the comma-separated list of subset namespaces to be failed over. By default, all namespaces
+    /// part of the MigrationSchedule are failed over
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub include_namespaces: Vec<String>,
+    /// Specify the comma-separated list of subset namespaces to be skipped during the failover. By default,
+    /// all namespaces part of the MigrationSchedule are failed over
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub exclude_namespaces: Vec<String>,
+    /// If present, operations performed on the source cluster will be skipped, and applications on the
+    /// current cluster will be scaled up
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub skip_source_operations: bool,
+    /// Start even when the preflight finds blockers (stork-rs)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub force: bool,
+    /// Print what the failover would do (the preflight) and change nothing (stork-rs)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PerformFailbackArgs {
+    /// Specify the MigrationSchedule to failback. Also specify the namespace of this MigrationSchedule using
+    /// the -n flag
+    #[arg(short = 'm', long, value_name = "NAME", default_value = "", hide_default_value = true)]
+    pub migration_reference: String,
+    /// Specify the comma-separated list of subset namespaces to be failed back. By default, all namespaces
+    /// part of the MigrationSchedule are failed back
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub include_namespaces: Vec<String>,
+    /// Specify the comma-separated list of subset namespaces to be skipped during the failback. By default,
+    /// all namespaces part of the MigrationSchedule are failed back
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub exclude_namespaces: Vec<String>,
+    /// Start even when the preflight finds blockers (stork-rs)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub force: bool,
+    /// Print what the failback would do (the preflight) and change nothing (stork-rs)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub dry_run: bool,
+}
+
+/// `get failover|failback`: Stork reads them in `-n` only.
+#[derive(Debug, Args)]
+pub struct GetActionArgs {
+    /// Names of the Actions (all of this type in the namespace when none)
     pub names: Vec<String>,
 }
 
@@ -736,6 +851,65 @@ mod tests {
         let Command::Get(GetResource::MigrationSchedule(args)) = cli.command else { panic!("not get ms") };
         assert!(args.all_namespaces);
         assert_eq!(args.cluster_pair.as_deref(), Some("cp"));
+    }
+
+    #[test]
+    fn failover_flags_follow_stork() {
+        let cli = Cli::try_parse_from(["storkctl", "activate", "migrations", "-a", "--dry-run"]).expect("activate");
+        let Command::Activate(ActivateResource::Migration(args)) = cli.command else { panic!("not activate") };
+        assert!(args.all_namespaces && args.dry_run);
+        let cli = Cli::try_parse_from(["storkctl", "deactivate", "migration", "-n", "shop"]).expect("deactivate");
+        let Command::Deactivate(DeactivateResource::Migration(args)) = cli.command else { panic!("not deactivate") };
+        assert!(!args.all_namespaces && !args.dry_run);
+        assert_eq!(cli.global.namespace, "shop");
+
+        let cli = Cli::try_parse_from([
+            "storkctl",
+            "perform",
+            "failover",
+            "-m",
+            "ms",
+            "--include-namespaces",
+            "a,b",
+            "--include-namespaces=c",
+            "--skip-source-operations",
+            "--force",
+            "--dry-run=false",
+        ])
+        .expect("perform failover");
+        let Command::Perform(PerformResource::Failover(args)) = cli.command else { panic!("not perform failover") };
+        assert_eq!(args.migration_reference, "ms");
+        assert_eq!(args.include_namespaces, ["a", "b", "c"]);
+        assert!(args.exclude_namespaces.is_empty());
+        assert!(args.skip_source_operations && args.force && !args.dry_run);
+        let cli = Cli::try_parse_from([
+            "storkctl",
+            "perform",
+            "failback",
+            "--migration-reference=ms",
+            "--exclude-namespaces",
+            "x",
+        ])
+        .expect("perform failback");
+        let Command::Perform(PerformResource::Failback(args)) = cli.command else { panic!("not perform failback") };
+        assert_eq!(
+            (args.migration_reference.as_str(), args.exclude_namespaces.as_slice()),
+            ("ms", ["x".to_string()].as_slice())
+        );
+        assert!(!args.force && !args.dry_run);
+        assert!(
+            Cli::try_parse_from(["storkctl", "perform", "failback", "-m", "ms", "--skip-source-operations"]).is_err(),
+            "a failback has no source to skip"
+        );
+
+        for kind in ["failover", "failback"] {
+            let cli = Cli::try_parse_from(["storkctl", "get", kind, "a", "b", "-o", "wide"]).expect(kind);
+            let (Command::Get(GetResource::Failover(args)) | Command::Get(GetResource::Failback(args))) = cli.command
+            else {
+                panic!("not get {kind}")
+            };
+            assert_eq!(args.names, ["a", "b"]);
+        }
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! storkctl: Stork's command-line client (ClusterPair, Migration, MigrationSchedule and SchedulePolicy
-//! commands), output-compatible with Stork's storkctl.
+//! commands, activation, failover and failback), output-compatible with Stork's storkctl.
 
+mod action_status;
+mod activate;
 mod cli;
 mod client;
 mod clusterpair;
 mod discovery;
+mod dryrun;
+mod failover;
 mod migration;
 mod objects;
 mod policy;
 mod printer;
+mod remote;
 mod schedule;
 mod validation;
 
@@ -17,8 +22,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use stork_migrate::core::activate::Direction;
+
 use crate::cli::{
-    Cli, Command, CreateResource, DeleteResource, GenerateResource, GetResource, ResumeResource, SuspendResource,
+    ActivateResource, Cli, Command, CreateResource, DeactivateResource, DeleteResource, GenerateResource, GetResource,
+    PerformResource, ResumeResource, SuspendResource,
 };
 
 fn main() -> ExitCode {
@@ -80,6 +88,24 @@ fn run(cli: &Cli, out: &mut dyn Write, interactive: bool) -> anyhow::Result<()> 
         Command::Create(CreateResource::SchedulePolicy(args)) => runtime()?.block_on(policy::create(global, args, out)),
         Command::Get(GetResource::SchedulePolicy(args)) => runtime()?.block_on(policy::get(global, args, out)),
         Command::Delete(DeleteResource::SchedulePolicy(args)) => runtime()?.block_on(policy::delete(global, args, out)),
+        Command::Activate(ActivateResource::Migration(args)) => {
+            runtime()?.block_on(activate::run(global, args, Direction::Activate, out, &mut std::io::stderr()))
+        }
+        Command::Deactivate(DeactivateResource::Migration(args)) => {
+            runtime()?.block_on(activate::run(global, args, Direction::Deactivate, out, &mut std::io::stderr()))
+        }
+        Command::Perform(PerformResource::Failover(args)) => {
+            runtime()?.block_on(failover::perform_failover(global, args, out, &mut std::io::stderr()))
+        }
+        Command::Perform(PerformResource::Failback(args)) => {
+            runtime()?.block_on(failover::perform_failback(global, args, out, &mut std::io::stderr()))
+        }
+        Command::Get(GetResource::Failover(args)) => {
+            runtime()?.block_on(action_status::get(global, args, "failover", out))
+        }
+        Command::Get(GetResource::Failback(args)) => {
+            runtime()?.block_on(action_status::get(global, args, "failback", out))
+        }
     }
 }
 

@@ -358,11 +358,20 @@ async fn namespaces_selected(
     client: &kube::Client,
     selectors: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, ScheduleError> {
+    select_namespaces(client, selectors).await.map_err(ScheduleError::NamespaceSelectors)
+}
+
+/// The namespaces each label of `selectors` selects (each label separately, OR'ed), or the API's reason:
+/// how Stork resolves a schedule's `namespaceSelectors`, here and for a failover.
+pub(crate) async fn select_namespaces(
+    client: &kube::Client,
+    selectors: &BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
     let api: Api<Namespace> = Api::all(client.clone());
     let mut out = Vec::new();
     for (key, value) in selectors {
         let params = ListParams::default().labels(&format!("{key}={value}"));
-        let list = api.list_metadata(&params).await.map_err(|e| ScheduleError::NamespaceSelectors(api_text(&e)))?;
+        let list = api.list_metadata(&params).await.map_err(|e| api_text(&e))?;
         out.extend(list.items.into_iter().filter_map(|n| n.metadata.name));
     }
     Ok(out)

@@ -682,3 +682,13 @@ fn generate_reports_an_unknown_context() {
         )
     );
 }
+
+#[test]
+fn perform_needs_a_migration_reference_before_any_cluster() {
+    assert_error(&["perform", "failover"], "reference MigrationSchedule name needs to be provided for failover");
+    assert_error(
+        &["perform", "failover", "--dry-run", "-n", "kube-system"],
+        "reference MigrationSchedule name needs to be provided for failover",
+    );
+    assert_error(&["perform", "failback"], "reference MigrationSchedule name needs to be provided for failback");
+}

@@ -111,6 +111,18 @@ pub enum EntryResult {
     Purged,
 }
 
+/// Why a copy is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateReason {
+    /// A full migration rewrites everything.
+    Full,
+    SourceChanged,
+    /// Someone else changed or removed a field stork-rs set.
+    Drifted,
+    /// The object exists on the destination but stork-rs never wrote it.
+    Adopted,
+}
+
 /// The outcome for one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -118,6 +130,8 @@ pub struct Entry {
     pub result: EntryResult,
     /// Name of the ResourceTransformation that changed the object, if any.
     pub transformed_by: String,
+    /// Why it was (or would be) updated.
+    pub why: Option<UpdateReason>,
 }
 
 /// What one run did.
@@ -166,7 +180,7 @@ pub const PURGE_FAILED: &str = "Error purging resource: ";
 
 impl Entry {
     pub fn new(id: ObjectId, result: EntryResult) -> Self {
-        Self { id, result, transformed_by: String::new() }
+        Self { id, result, transformed_by: String::new(), why: None }
     }
 
     fn is_failed_purge(&self) -> bool {

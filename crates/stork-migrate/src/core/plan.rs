@@ -77,17 +77,7 @@ pub enum SourceState<'a> {
     Prepared(Summary, Option<&'a Value>),
 }
 
-/// Why a copy is rewritten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateReason {
-    /// A full migration rewrites everything.
-    Full,
-    SourceChanged,
-    /// Someone else changed or removed a field stork-rs set.
-    Drifted,
-    /// The object exists on the destination but stork-rs never wrote it.
-    Adopted,
-}
+pub use super::model::UpdateReason;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

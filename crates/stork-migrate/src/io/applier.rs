@@ -44,6 +44,8 @@ impl Run<'_> {
         }
         outcome.counts.skipped += skipped;
 
+        let mut unverifiable =
+            Unverifiable { namespaces: namespaces.iter().map(|p| p.id.name.clone()).collect(), ..Default::default() };
         let namespace_ar = ApiResource::erase::<Namespace>(&());
         for entry in self.write_planned(&namespace_ar, namespaces).await {
             // Like Stork, namespaces are not migrated resources of their own: only a failure to create one is.
@@ -63,11 +65,15 @@ impl Run<'_> {
             outcome.record(entry);
         }
         self.check_abort()?;
+        let new_kinds: Vec<TypeKey> = crd_bodies.iter().flat_map(served_kinds).collect();
         match self.job.mode {
             Mode::Apply if crds_written => served = self.wait_for_crds(&crd_bodies).await?,
-            // What the copied CRDs would serve is what their objects would be written as.
-            Mode::PlanOnly => served.assume(&crd_bodies.iter().flat_map(served_kinds).collect::<Vec<_>>()),
             Mode::Apply => {}
+            // What the copied CRDs would serve is what their objects would be written as.
+            Mode::PlanOnly | Mode::DryRun => {
+                unverifiable.kinds = new_kinds.iter().map(|k| (k.group.clone(), k.kind.clone())).collect();
+                served.assume(&new_kinds);
+            }
         }
         lap.mark(outcome, "namespaces+crds");
 
@@ -78,7 +84,7 @@ impl Run<'_> {
             tiers.entry(apply_tier(&plan.key)).or_default().push(plan);
         }
         for (_, plans) in tiers {
-            for entry in self.write_types(plans, &served).await {
+            for entry in self.write_types(plans, &served, &unverifiable).await {
                 outcome.record(entry);
             }
             self.check_abort()?;
@@ -104,11 +110,13 @@ impl Run<'_> {
 
     /// Writes planned objects whose bodies were kept (namespaces, CRDs).
     async fn write_planned(&self, ar: &ApiResource, planned: Vec<Planned>) -> Vec<Entry> {
-        let ready = planned
-            .into_iter()
-            .filter_map(|p| Some(Ready { body: p.body?, id: p.id, create: p.create, transformed: p.transformed }));
+        let nothing = Unverifiable::default();
+        let nothing = &nothing;
+        let ready = planned.into_iter().filter_map(|p| {
+            Some(Ready { body: p.body?, id: p.id, create: p.create, transformed: p.transformed, why: p.why })
+        });
         stream::iter(ready)
-            .map(|ready| self.write_one(ready, Some(ar)))
+            .map(|ready| self.write_one(ready, Some(ar), nothing))
             .buffer_unordered(self.job.concurrency.max(1))
             .filter_map(future::ready)
             .collect()
@@ -116,7 +124,7 @@ impl Run<'_> {
     }
 
     /// Writes the objects of one tier: bodies flow from the types' readers to a bounded pool of writers.
-    async fn write_types(&self, plans: Vec<TypePlan>, served: &Served) -> Vec<Entry> {
+    async fn write_types(&self, plans: Vec<TypePlan>, served: &Served, unverifiable: &Unverifiable) -> Vec<Entry> {
         let concurrency = self.job.concurrency.max(1);
         let (tx, rx) = mpsc::channel::<Ready>(concurrency);
         let producers = async move {
@@ -134,7 +142,7 @@ impl Run<'_> {
         let writers = rx
             .map(|ready| {
                 let ar = served.resource(&ready.id.key).cloned();
-                async move { self.write_one(ready, ar.as_ref()).await }
+                async move { self.write_one(ready, ar.as_ref(), unverifiable).await }
             })
             .buffer_unordered(concurrency)
             .filter_map(future::ready)
@@ -150,8 +158,13 @@ impl Run<'_> {
         for planned in writes {
             match planned.body {
                 Some(body) => {
-                    let ready =
-                        Ready { id: planned.id, create: planned.create, body, transformed: planned.transformed };
+                    let ready = Ready {
+                        id: planned.id,
+                        create: planned.create,
+                        body,
+                        transformed: planned.transformed,
+                        why: planned.why,
+                    };
                     if self.aborted() || tx.send(ready).await.is_err() {
                         return Ok(());
                     }
@@ -184,6 +197,7 @@ impl Run<'_> {
                 create: planned.create,
                 body: self.body(&prepared),
                 transformed: prepared.summary.transformed,
+                why: planned.why,
             };
             if tx.send(ready).await.is_err() {
                 return Ok(());
@@ -193,7 +207,7 @@ impl Run<'_> {
     }
 
     /// Writes one copy (or, planning only, says it would); `None` once the run is aborting.
-    async fn write_one(&self, ready: Ready, ar: Option<&ApiResource>) -> Option<Entry> {
+    async fn write_one(&self, ready: Ready, ar: Option<&ApiResource>, unverifiable: &Unverifiable) -> Option<Entry> {
         let done = if ready.create { EntryResult::Created } else { EntryResult::Updated };
         let result = match (self.job.mode, ar) {
             (_, None) => EntryResult::Failed(format!(
@@ -203,13 +217,17 @@ impl Run<'_> {
                 ready.id.key.kind
             )),
             (Mode::PlanOnly, Some(_)) => done,
-            (Mode::Apply, Some(ar)) => {
+            (Mode::DryRun, Some(_)) if unverifiable.covers(&ready.id) => done,
+            (mode, Some(ar)) => {
                 if self.aborted() {
                     return None;
                 }
-                match write::apply(self.destination_for(&ready.id.key), ar, &ready).await {
+                let dry_run = mode == Mode::DryRun;
+                match write::apply(self.destination_for(&ready.id.key), ar, &ready, dry_run).await {
                     Ok(baseline) => {
-                        self.remember_clean(&ready.id, baseline);
+                        if !dry_run {
+                            self.remember_clean(&ready.id, baseline);
+                        }
                         done
                     }
                     Err(e) if e.is_transient() => {
@@ -223,7 +241,8 @@ impl Run<'_> {
                 }
             }
         };
-        Some(self.settled(ready.id, result, ready.transformed))
+        let why = if matches!(result, EntryResult::Updated) { ready.why } else { None };
+        Some(self.settled(ready.id, result, ready.transformed, why))
     }
 
     /// Deletes copies stork-rs wrote whose source objects are gone.
@@ -232,7 +251,7 @@ impl Run<'_> {
             .map(|id| async move {
                 let ar = served.resource(&id.key)?;
                 let result = match self.job.mode {
-                    Mode::PlanOnly => EntryResult::Purged,
+                    Mode::PlanOnly | Mode::DryRun => EntryResult::Purged,
                     Mode::Apply => match self.destination_for(&id.key).delete(ar, id.scope(), &id.name).await {
                         Ok(_) => {
                             self.memory.baselines.forget(self.clusters.destination_id, &id);
@@ -275,6 +294,20 @@ impl Run<'_> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// What a dry run cannot check: objects in namespaces it would create first, or of kinds served only by
+/// CRDs it would copy first (the destination refuses them for want of either).
+#[derive(Default)]
+struct Unverifiable {
+    namespaces: std::collections::BTreeSet<String>,
+    kinds: std::collections::BTreeSet<(String, String)>,
+}
+
+impl Unverifiable {
+    fn covers(&self, id: &ObjectId) -> bool {
+        self.namespaces.contains(&id.namespace) || self.kinds.contains(&(id.key.group.clone(), id.key.kind.clone()))
     }
 }
 

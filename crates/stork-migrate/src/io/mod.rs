@@ -1,6 +1,8 @@
 //! The engine's IO: thin layers that read what the core decides on and carry out what it decides.
 
+pub mod activate;
 pub mod destination;
+pub mod preflight;
 pub mod read;
 pub mod source;
 pub mod write;

@@ -19,7 +19,7 @@ use super::read::{self, for_each_listed, for_each_listed_identity, name_of, name
 use super::run::{Planned, Run};
 use crate::cache::Preparation;
 use crate::core::hash::ContentHash;
-use crate::core::model::{Entry, EntryResult, ObjectId, TypeKey};
+use crate::core::model::{Entry, EntryResult, ObjectId, TypeKey, UpdateReason};
 use crate::core::plan::{CopyRecord, Decision, SourceState, decide, decide_on_objects};
 use crate::core::prepare::{Prepared, crd_copy, namespace_copy};
 use crate::core::select::{
@@ -187,7 +187,13 @@ impl Run<'_> {
                     let Some(on_source) = source.get_opt(ar, None, &ns).await? else { return Ok(None) };
                     let body = serde_json::to_vec(&namespace_copy(&on_source)).unwrap_or_default();
                     let id = ObjectId::new(key, "", &ns);
-                    Ok::<_, EngineError>(Some(Planned { id, create: true, body: Some(body), transformed: false }))
+                    Ok::<_, EngineError>(Some(Planned {
+                        id,
+                        create: true,
+                        body: Some(body),
+                        transformed: false,
+                        why: None,
+                    }))
                 }
             })
             .buffer_unordered(read::CONCURRENT_READS)
@@ -220,11 +226,16 @@ impl Run<'_> {
             let current = existing.as_ref().and_then(|e| e["metadata"]["annotations"][RESOURCE_HASH].as_str())
                 == Some(hash.to_hex().as_str());
             if current && !self.job.full {
-                entries.push(self.settled(id, EntryResult::Unchanged, false));
+                entries.push(self.settled(id, EntryResult::Unchanged, false, None));
                 continue;
             }
             let body = serde_json::to_vec(&copy).unwrap_or_default();
-            writes.push(Planned { id, create: existing.is_none(), body: Some(body), transformed: false });
+            let why = existing.is_some().then_some(if self.job.full {
+                UpdateReason::Full
+            } else {
+                UpdateReason::SourceChanged
+            });
+            writes.push(Planned { id, create: existing.is_none(), body: Some(body), transformed: false, why });
         }
         Ok((writes, entries))
     }
@@ -402,14 +413,18 @@ impl Run<'_> {
         match decision {
             Decision::Create | Decision::Update(_) => {
                 let body = prepared.as_ref().and_then(|p| self.retained_body(p));
-                out.plan.writes.push(Planned { id, create: decision == Decision::Create, body, transformed });
+                let why = match decision {
+                    Decision::Update(reason) => Some(reason),
+                    _ => None,
+                };
+                out.plan.writes.push(Planned { id, create: decision == Decision::Create, body, transformed, why });
             }
             Decision::Unchanged => {
                 // Decided from the kept sets or the values: remember the copy as clean.
                 if self.baseline(&id).is_none() {
                     self.remember_clean(&id, record.and_then(CopyRecord::baseline));
                 }
-                out.entries.push(self.settled(id, EntryResult::Unchanged, transformed));
+                out.entries.push(self.settled(id, EntryResult::Unchanged, transformed, None));
             }
             Decision::ReadSource => pending.push(Pending::Source(id)),
             Decision::Verify => pending.push(Pending::Copy(id, prepared)),

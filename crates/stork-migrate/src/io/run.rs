@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::destination::Served;
-use crate::core::model::{Entry, EntryResult, ObjectId, Outcome, Progress, TypeKey};
+use crate::core::model::{Entry, EntryResult, ObjectId, Outcome, Progress, TypeKey, UpdateReason};
 use crate::core::plan::{Baseline, Summary};
 use crate::core::prepare::{Prepared, Preparer, annotate};
 use crate::core::select;
@@ -25,7 +25,7 @@ pub const RETAINED_BYTES: usize = 32 << 20;
 /// with [`EngineError::Unavailable`] after the writes in flight are done; what was written stays, so the
 /// next run (incremental) goes on from there.
 pub async fn run(clusters: &Clusters, job: &Job, memory: &Memory, progress: &Progress) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome { planned_only: job.mode == Mode::PlanOnly, ..Default::default() };
+    let mut outcome = Outcome { planned_only: job.mode != Mode::Apply, ..Default::default() };
     let mut lap = Lap::start();
     let (source_types, served) = tokio::join!(clusters.source.discover(), Served::discover(&clusters.destination));
     let source_types = source_types?;
@@ -94,6 +94,8 @@ pub(super) struct Planned {
     /// The body, when kept from planning.
     pub body: Option<Vec<u8>>,
     pub transformed: bool,
+    /// Why an update (`None` for a create).
+    pub why: Option<UpdateReason>,
 }
 
 impl<'a> Run<'a> {
@@ -164,9 +166,9 @@ impl<'a> Run<'a> {
     }
 
     /// An entry for an object that needs no write.
-    pub fn settled(&self, id: ObjectId, result: EntryResult, transformed: bool) -> Entry {
+    pub fn settled(&self, id: ObjectId, result: EntryResult, transformed: bool, why: Option<UpdateReason>) -> Entry {
         self.progress.advance(1);
-        Entry { id, result, transformed_by: self.transformed_by(transformed) }
+        Entry { id, result, transformed_by: self.transformed_by(transformed), why }
     }
 
     pub fn abort(&self, e: EngineError) {

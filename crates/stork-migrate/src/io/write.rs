@@ -20,19 +20,26 @@ pub struct Ready {
     /// The JSON to apply.
     pub body: Vec<u8>,
     pub transformed: bool,
+    pub why: Option<crate::core::model::UpdateReason>,
 }
 
 /// Applies `ready`; returns the copy's baseline as the server stored it (from the answer's metadata only:
 /// the rest of the answer is skipped, not parsed).
-pub async fn apply(cluster: &Cluster, ar: &ApiResource, ready: &Ready) -> Result<Option<Baseline>, RequestError> {
+/// With `dry_run`, the destination checks the write (admission included) and keeps nothing.
+pub async fn apply(
+    cluster: &Cluster,
+    ar: &ApiResource,
+    ready: &Ready,
+    dry_run: bool,
+) -> Result<Option<Baseline>, RequestError> {
     let id = &ready.id;
-    let result = cluster.apply(ar, id.scope(), &id.name, &ready.body, FIELD_MANAGER).await;
+    let result = cluster.apply(ar, id.scope(), &id.name, &ready.body, FIELD_MANAGER, dry_run).await;
     let answer = match result {
         Err(e) if node_ports_taken(id, &e) => {
             // The destination has these node ports taken: let it choose others rather than fail.
             let body: Value = serde_json::from_slice(&ready.body).unwrap_or(Value::Null);
             let body = serde_json::to_vec(&without_node_ports(&body)).unwrap_or_default();
-            cluster.apply(ar, id.scope(), &id.name, &body, FIELD_MANAGER).await?
+            cluster.apply(ar, id.scope(), &id.name, &body, FIELD_MANAGER, dry_run).await?
         }
         other => other?,
     };
