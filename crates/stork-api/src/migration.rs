@@ -197,6 +197,9 @@ pub struct ResourceCounts {
     /// Objects done so far while the migration runs.
     #[serde(default)]
     pub processed: u64,
+    /// Objects in which a path of the ResourceTransformation matched nothing (stork-rs).
+    #[serde(default, rename = "transformUnmatched")]
+    pub transform_unmatched: u64,
 }
 
 /// Outcome for one migrated object.

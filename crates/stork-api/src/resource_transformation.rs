@@ -83,9 +83,17 @@ pub enum ResourceTransformationStatusType {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceTransformationStatus {
     #[serde(default)]
     pub status: ResourceTransformationStatusType,
+    /// What was checked and, when Failed, which rule or object failed and why (stork-rs).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// The `metadata.generation` the status describes: a status of an older spec is not trusted
+    /// (stork-rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<TransformedResourceInfo>,
 }
@@ -108,4 +116,26 @@ pub struct TransformedResourceInfo {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub specs: Vec<TransformSpec>,
+}
+
+impl ResourceTransformationStatusType {
+    /// The name as Stork writes it (`""` for a transformation not looked at yet).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initial => "",
+            Self::InProgress => "InProgress",
+            Self::Ready => "Ready",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+impl ResourceTransformation {
+    /// Whether the status is Ready and describes the spec as it is now.
+    pub fn is_ready(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| {
+            s.status == ResourceTransformationStatusType::Ready
+                && s.observed_generation.is_none_or(|g| Some(g) == self.metadata.generation)
+        })
+    }
 }

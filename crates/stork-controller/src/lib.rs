@@ -15,6 +15,7 @@ pub mod migration;
 pub mod remote;
 pub mod schedule;
 pub mod storage;
+pub mod transformation;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,7 +163,8 @@ async fn run_controllers(
         }),
         migration::controller::run(ctx.clone(), stopped(stop_rx.clone())),
         schedule::controller::run(ctx.clone(), stopped(stop_rx.clone())),
-        action::controller::run(ctx, stopped(stop_rx)),
+        action::controller::run(ctx.clone(), stopped(stop_rx.clone())),
+        transformation::controller::run(ctx, stopped(stop_rx)),
     );
     forward.abort();
 }

@@ -213,7 +213,10 @@ mod tests {
     use std::sync::Arc;
 
     fn copy() -> Preparation {
-        Preparation::Copy(Summary { hash: content_hash(&serde_json::json!(1)), transformed: false })
+        Preparation::Copy(Summary {
+            hash: content_hash(&serde_json::json!(1)),
+            transformed: crate::core::plan::Transformed::default(),
+        })
     }
 
     #[test]

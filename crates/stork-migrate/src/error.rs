@@ -14,13 +14,17 @@ pub enum EngineError {
     /// A request was refused for a reason that will not change by itself (forbidden, not found, ...).
     #[error("{0}")]
     Refused(RequestError),
+    /// Something the migration needs is not ready yet and is expected to become so by itself (a
+    /// ResourceTransformation not checked yet).
+    #[error("{0}")]
+    NotReady(String),
     #[error("internal error: {0}; this is a bug in stork-rs, please report it with the controller log")]
     Internal(String),
 }
 
 impl EngineError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::NotReady(_))
     }
 }
 

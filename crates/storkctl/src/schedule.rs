@@ -397,36 +397,42 @@ pub fn check_namespaces(current: &str, admin: &str, migrated: &[String]) -> Resu
     Ok(())
 }
 
+/// How long a transformation not checked yet is waited for (Stork's controller waits as long).
+const TRANSFORMATION_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The ResourceTransformation must exist in every migrated namespace (where the controller reads it, as
-/// Stork does) and be usable. Stork waits up to a minute for a controller to report it Ready; stork-rs has
-/// no such controller, so a status another controller wrote is judged as it is, and without one the rules
-/// are checked here as the migration engine will check them.
+/// Stork does) and be Ready for its current spec. Rules that cannot be right are refused at once; one
+/// the controller has not checked yet is waited for, up to a minute.
 async fn check_transformation(client: &kube::Client, namespaces: &[String], name: &str) -> Result<(), ScheduleError> {
     for ns in namespaces {
         let api: Api<ResourceTransformation> = Api::namespaced(client.clone(), ns);
-        let rt = api.get(name).await.map_err(|e| ScheduleError::NoTransformation {
-            namespace: ns.clone(),
-            name: name.to_string(),
-            reason: api_text(&e),
-        })?;
-        let state = rt.status.map(|s| s.status).unwrap_or_default();
-        match state {
-            ResourceTransformationStatusType::Ready => {}
-            ResourceTransformationStatusType::Initial => {
-                stork_migrate::core::rules::validate(&rt.spec.specs.transform_specs).map_err(|reason| {
-                    ScheduleError::TransformationInvalid { namespace: ns.clone(), name: name.to_string(), reason }
-                })?
+        let deadline = std::time::Instant::now() + TRANSFORMATION_WAIT;
+        loop {
+            let rt = api.get(name).await.map_err(|e| ScheduleError::NoTransformation {
+                namespace: ns.clone(),
+                name: name.to_string(),
+                reason: api_text(&e),
+            })?;
+            if rt.is_ready() {
+                break;
             }
-            other => {
-                return Err(ScheduleError::TransformationNotReady {
-                    namespace: ns.clone(),
-                    name: name.to_string(),
-                    state: serde_json::to_value(other)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default(),
-                });
+            let status = rt.status.clone().unwrap_or_default();
+            let current = status.observed_generation.is_none_or(|g| Some(g) == rt.metadata.generation);
+            let not_ready = || ScheduleError::TransformationNotReady {
+                namespace: ns.clone(),
+                name: name.to_string(),
+                state: status.status.as_str().to_string(),
+            };
+            if status.status == ResourceTransformationStatusType::Failed && current {
+                return Err(not_ready());
             }
+            stork_migrate::core::rules::validate(&rt.spec.specs.transform_specs).map_err(|reason| {
+                ScheduleError::TransformationInvalid { namespace: ns.clone(), name: name.to_string(), reason }
+            })?;
+            if std::time::Instant::now() >= deadline {
+                return Err(not_ready());
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
     Ok(())

@@ -228,7 +228,7 @@ async fn migration_schedules_on_a_real_apiserver() {
     create_pair(&client, "kube-system", "adminpair", &[]).await;
     create_pair(&client, "adminns", "adminpair", &[]).await;
     create_transformation(&client, "default", "test-rt", "", Some("Failed")).await;
-    create_transformation(&client, "test", "rt-ok", "", None).await;
+    create_transformation(&client, "test", "rt-ok", "", Some("Ready")).await;
     create_transformation(&client, "test", "rt-bad", "Deployment", None).await;
     let test = schedules(&client, "test");
 

@@ -132,6 +132,8 @@ pub struct Entry {
     pub transformed_by: String,
     /// Why it was (or would be) updated.
     pub why: Option<UpdateReason>,
+    /// Paths of the ResourceTransformation that matched nothing in it.
+    pub unmatched: u8,
 }
 
 /// What one run did.
@@ -158,6 +160,7 @@ impl Outcome {
             EntryResult::Failed(_) => counts.failed += 1,
             EntryResult::Purged => counts.purged += 1,
         }
+        counts.transform_unmatched += u64::from(entry.unmatched > 0);
         self.entries.push(entry);
     }
 
@@ -180,7 +183,7 @@ pub const PURGE_FAILED: &str = "Error purging resource: ";
 
 impl Entry {
     pub fn new(id: ObjectId, result: EntryResult) -> Self {
-        Self { id, result, transformed_by: String::new(), why: None }
+        Self { id, result, transformed_by: String::new(), why: None, unmatched: 0 }
     }
 
     fn is_failed_purge(&self) -> bool {

@@ -12,8 +12,16 @@ use super::model::TypeKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     pub hash: ContentHash,
-    /// Whether a ResourceTransformation changed it.
-    pub transformed: bool,
+    /// What a ResourceTransformation did to it.
+    pub transformed: Transformed,
+}
+
+/// What a ResourceTransformation did to an object: whether its rules matched it, and how many of their
+/// paths found nothing to change in it (kept as a count: the transformation's own status names them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transformed {
+    pub applied: bool,
+    pub unmatched: u8,
 }
 
 /// What is known of the copy on the destination, from its metadata.
@@ -149,7 +157,7 @@ mod tests {
     }
 
     fn summary(n: u8) -> Summary {
-        Summary { hash: hash(n), transformed: false }
+        Summary { hash: hash(n), transformed: Transformed::default() }
     }
 
     fn entry(manager: &str, time: &str, fields: Value) -> Value {

@@ -256,7 +256,11 @@ impl<'a> Preparer<'a> {
         }
         let namespace = obj["metadata"]["namespace"].as_str().unwrap_or_default();
         let mut desired = prepare(key, obj, &self.options);
-        let transformed = self.rules.get(namespace).is_some_and(|specs| rules::apply(specs, key, &mut desired));
+        let applied = self.rules.get(namespace).map(|specs| rules::apply(specs, key, &mut desired)).unwrap_or_default();
+        let transformed = super::plan::Transformed {
+            applied: applied.matched,
+            unmatched: u8::try_from(applied.unmatched.len()).unwrap_or(u8::MAX),
+        };
         let hash = content_hash(&desired);
         Some(Prepared { desired, summary: Summary { hash, transformed } })
     }
@@ -335,7 +339,7 @@ mod tests {
         let transforming = Preparer::new(&spec, &with_rules, "rt");
         assert_ne!(preparer.fingerprint("a"), transforming.fingerprint("a"));
         let transformed = transforming.prepare(&key("", "ConfigMap"), &cm).expect("copied");
-        assert!(transformed.summary.transformed);
+        assert!(transformed.summary.transformed.applied);
     }
 
     #[test]

@@ -37,7 +37,13 @@ pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
         version: entry.id.key.version.clone(),
         kind: entry.id.key.kind.clone(),
         status,
-        reason,
+        reason: match entry.unmatched {
+            0 => reason,
+            n => format!(
+                "{reason}; transformation {}: {n} path(s) matched nothing in it (its status names them)",
+                entry.transformed_by
+            ),
+        },
         transformed_by: entry.transformed_by.clone(),
     }
 }

@@ -5,6 +5,7 @@ pub mod destination;
 pub mod preflight;
 pub mod read;
 pub mod source;
+pub mod transformation;
 pub mod write;
 
 mod applier;

@@ -191,7 +191,7 @@ impl Run<'_> {
                         id,
                         create: true,
                         body: Some(body),
-                        transformed: false,
+                        transformed: Default::default(),
                         why: None,
                     }))
                 }
@@ -226,7 +226,7 @@ impl Run<'_> {
             let current = existing.as_ref().and_then(|e| e["metadata"]["annotations"][RESOURCE_HASH].as_str())
                 == Some(hash.to_hex().as_str());
             if current && !self.job.full {
-                entries.push(self.settled(id, EntryResult::Unchanged, false, None));
+                entries.push(self.settled(id, EntryResult::Unchanged, Default::default(), None));
                 continue;
             }
             let body = serde_json::to_vec(&copy).unwrap_or_default();
@@ -235,7 +235,13 @@ impl Run<'_> {
             } else {
                 UpdateReason::SourceChanged
             });
-            writes.push(Planned { id, create: existing.is_none(), body: Some(body), transformed: false, why });
+            writes.push(Planned {
+                id,
+                create: existing.is_none(),
+                body: Some(body),
+                transformed: Default::default(),
+                why,
+            });
         }
         Ok((writes, entries))
     }
@@ -409,7 +415,7 @@ impl Run<'_> {
         summary: Option<crate::core::plan::Summary>,
         record: Option<&CopyRecord>,
     ) {
-        let transformed = summary.is_some_and(|s| s.transformed);
+        let transformed = summary.map(|s| s.transformed).unwrap_or_default();
         match decision {
             Decision::Create | Decision::Update(_) => {
                 let body = prepared.as_ref().and_then(|p| self.retained_body(p));

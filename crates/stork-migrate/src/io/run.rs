@@ -93,7 +93,7 @@ pub(super) struct Planned {
     pub create: bool,
     /// The body, when kept from planning.
     pub body: Option<Vec<u8>>,
-    pub transformed: bool,
+    pub transformed: crate::core::plan::Transformed,
     /// Why an update (`None` for a create).
     pub why: Option<UpdateReason>,
 }
@@ -161,14 +161,20 @@ impl<'a> Run<'a> {
         self.retained.load(Ordering::Relaxed) > RETAINED_BYTES / 4
     }
 
-    pub fn transformed_by(&self, transformed: bool) -> String {
-        if transformed { self.job.transform_name.clone() } else { String::new() }
+    pub fn transformed_by(&self, transformed: crate::core::plan::Transformed) -> String {
+        if transformed.applied { self.job.transform_name.clone() } else { String::new() }
     }
 
     /// An entry for an object that needs no write.
-    pub fn settled(&self, id: ObjectId, result: EntryResult, transformed: bool, why: Option<UpdateReason>) -> Entry {
+    pub fn settled(
+        &self,
+        id: ObjectId,
+        result: EntryResult,
+        transformed: crate::core::plan::Transformed,
+        why: Option<UpdateReason>,
+    ) -> Entry {
         self.progress.advance(1);
-        Entry { id, result, transformed_by: self.transformed_by(transformed), why }
+        Entry { id, result, transformed_by: self.transformed_by(transformed), why, unmatched: transformed.unmatched }
     }
 
     pub fn abort(&self, e: EngineError) {

@@ -50,7 +50,7 @@ pub async fn resolve_namespaces(source: &Cluster, spec: &MigrationSpec) -> Resul
 }
 
 /// The rules of ResourceTransformation `name`, which must exist in every migrated namespace (as in
-/// Stork) and be valid.
+/// Stork) and have been checked Ready by the controller for its current spec.
 pub async fn load_rules(
     source: &Cluster,
     name: &str,
@@ -65,10 +65,34 @@ pub async fn load_rules(
                 "ResourceTransformation {name} not found in namespace {ns} (spec.transformSpecs)"
             )));
         };
+        usable(&rt)?;
         let specs = rt.spec.specs.transform_specs;
         rules::validate(&specs)
             .map_err(|e| EngineError::Invalid(format!("ResourceTransformation {ns}/{name}: {e}")))?;
         out.insert(ns.clone(), specs);
     }
     Ok(out)
+}
+
+/// A transformation is used only once checked Ready for its current spec: Failed is final (Stork's
+/// message, with the check's reason); not checked yet (or changed since) is waited for.
+pub fn usable(rt: &ResourceTransformation) -> Result<(), EngineError> {
+    if rt.is_ready() {
+        return Ok(());
+    }
+    let ns = rt.metadata.namespace.as_deref().unwrap_or_default();
+    let name = rt.metadata.name.as_deref().unwrap_or_default();
+    let status = rt.status.clone().unwrap_or_default();
+    if status.status == stork_api::ResourceTransformationStatusType::Failed
+        && status.observed_generation.is_none_or(|g| Some(g) == rt.metadata.generation)
+    {
+        let reason = if status.reason.is_empty() { String::new() } else { format!(": {}", status.reason) };
+        return Err(EngineError::Invalid(format!(
+            "transformation {ns}/{name} is not in ready state, state: Failed{reason}"
+        )));
+    }
+    Err(EngineError::NotReady(format!(
+        "transformation {ns}/{name} is not checked yet (state: {}); the stork controller checks it",
+        if status.status.as_str().is_empty() { "none" } else { status.status.as_str() }
+    )))
 }

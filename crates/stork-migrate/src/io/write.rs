@@ -19,7 +19,7 @@ pub struct Ready {
     pub create: bool,
     /// The JSON to apply.
     pub body: Vec<u8>,
-    pub transformed: bool,
+    pub transformed: crate::core::plan::Transformed,
     pub why: Option<crate::core::model::UpdateReason>,
 }
 
