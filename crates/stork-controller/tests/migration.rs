@@ -28,6 +28,7 @@ async fn an_application_migrates_complete_idle_and_incrementally() {
     assert!(ok, "{out}");
     let (ok, out) = kubectl(&source, &["apply", "-f", &fixture("widgets.yaml").display().to_string()]);
     assert!(ok, "{out}");
+    bind_claim(&source, "shop", "data", "shared-data").await;
 
     let status = migrate(&source, "kube-system", "first", SPEC, &stork).await;
     assert_eq!(status.status, M::Successful, "{status:#?}");
@@ -464,6 +465,7 @@ spec:
 "#;
     let (ok, out) = kubectl_stdin(&source, &["apply", "-f", "-"], setup);
     assert!(ok, "{out}");
+    bind_claim(&source, "team-b", "data", "team-b-data").await;
 
     // Namespaces by label, objects by selectors, and the application started on the destination.
     let spec = "  clusterPair: remotecluster\n  namespaceSelectors: {team: a}\n  selectors: {app: web}\n  excludeSelectors: {tier: cache}\n  startApplications: true";
@@ -486,13 +488,26 @@ spec:
     let web = kget(&destination, Some("team-a"), "deployment", "web").expect("deployment");
     assert_eq!(web["spec"]["replicas"], 0, "without startApplications the copy is idle");
 
+    // A claim in team-a that asks for team-b's volume by name stays Pending on the source: migrating
+    // team-a copies the claim but never the volume, so no claim on the destination can reach B's data.
+    let steal = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: steal, namespace: team-a}\nspec: {accessModes: [ReadWriteOnce], storageClassName: shared, volumeName: team-b-data, resources: {requests: {storage: 1Gi}}}\n";
+    let (ok, out) = kubectl_create(&source, steal);
+    assert!(ok, "{out}");
+    let spec = "  clusterPair: remotecluster\n  adminClusterPair: remotecluster\n  namespaces: [team-a]";
+    let status = migrate(&source, "kube-system", "steal", spec, &stork).await;
+    assert_eq!(status.status, M::Successful, "{status:#?}");
+    assert!(kget(&destination, Some("team-a"), "pvc", "steal").is_some());
+    assert!(kget(&destination, None, "pv", "team-b-data").is_none(), "another tenant's volume was copied");
+
     // includeResources: false copies only claims and their volumes; cluster-scoped objects go through
     // the admin pair.
     let spec = "  clusterPair: remotecluster\n  adminClusterPair: remotecluster\n  namespaces: [team-b]\n  includeResources: false";
     let status = migrate(&source, "kube-system", "volumes-only", spec, &stork).await;
     assert_eq!(status.status, M::Successful, "{status:#?}");
     assert!(kget(&destination, Some("team-b"), "pvc", "data").is_some());
-    assert!(kget(&destination, None, "pv", "team-b-data").is_some());
+    let volume = kget(&destination, None, "pv", "team-b-data").expect("team-b's volume, bound to its claim");
+    assert_eq!(volume["spec"]["claimRef"]["namespace"], "team-b", "pre-bound: {volume}");
+    assert_eq!(volume["spec"]["claimRef"]["name"], "data", "pre-bound: {volume}");
     assert!(kget(&destination, Some("team-b"), "configmap", "settings").is_none(), "includeResources: false");
 
     // excludeResourceTypes by kind name, case-insensitively.

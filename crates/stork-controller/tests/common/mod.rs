@@ -356,3 +356,17 @@ pub async fn wait_migration_status(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// What the source's volume binder would do (no controller-manager runs there): the volume's claim
+/// reference gets the claim's uid and the claim turns Bound.
+pub async fn bind_claim(cluster: &TestCluster, namespace: &str, claim: &str, volume: &str) {
+    use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+    use kube::api::{Patch, PatchParams};
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client(), namespace);
+    let uid = claims.get(claim).await.expect("claim").metadata.uid.expect("uid");
+    let volumes: Api<PersistentVolume> = Api::all(cluster.client());
+    let patch = serde_json::json!({"spec": {"claimRef": {"uid": uid}}});
+    volumes.patch(volume, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("volume");
+    let bound = serde_json::json!({"status": {"phase": "Bound"}});
+    claims.patch_status(claim, &PatchParams::default(), &Patch::Merge(&bound)).await.expect("claim status");
+}

@@ -155,15 +155,22 @@ pub fn without_node_ports(obj: &Value) -> Value {
     obj
 }
 
-/// Storage shared by both clusters must survive the copy being deleted: `Retain`, original remembered;
-/// the claim reference is dropped so the destination's binder binds it to the migrated claim.
+/// Storage shared by both clusters must survive the copy being deleted: `Retain`, original remembered.
+/// The copy is pre-bound to the migrated claim (its namespace and name; the uid is the source's), so that
+/// no other claim on the destination can take it.
 fn retain_volume(root: &mut Map<String, Value>) {
     let policy = root["spec"]["persistentVolumeReclaimPolicy"].as_str().unwrap_or("Delete").to_string();
     let remembered = root["metadata"]["annotations"][ann::RECLAIM_POLICY].as_str().map(str::to_string);
     set(root, &["metadata", "annotations", ann::RECLAIM_POLICY], json!(remembered.unwrap_or(policy)));
     set(root, &["spec", "persistentVolumeReclaimPolicy"], json!("Retain"));
-    if let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.remove("claimRef");
+    if let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut)
+        && let Some(claim) = spec.remove("claimRef")
+    {
+        let kept: Map<String, Value> = ["kind", "apiVersion", "namespace", "name"]
+            .iter()
+            .filter_map(|field| claim.get(*field).map(|v| (field.to_string(), v.clone())))
+            .collect();
+        spec.insert("claimRef".to_string(), Value::Object(kept));
     }
 }
 
@@ -419,14 +426,18 @@ mod tests {
     }
 
     #[test]
-    fn volumes_are_retained_and_unbound_and_claims_lose_binding_annotations() {
+    fn volumes_are_retained_and_prebound_and_claims_lose_binding_annotations() {
         let pv = json!({"metadata": {"name": "pv", "annotations": {"pv.kubernetes.io/bound-by-controller": "yes"}},
-            "spec": {"persistentVolumeReclaimPolicy": "Delete", "claimRef": {"name": "c", "uid": "u"}}});
+            "spec": {"persistentVolumeReclaimPolicy": "Delete", "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop", "name": "c", "uid": "u", "resourceVersion": "7"}}});
         let out =
             prepare(&TypeKey { namespaced: false, ..key("", "PersistentVolume") }, &pv, &PrepareOptions::default());
         assert_eq!(out["spec"]["persistentVolumeReclaimPolicy"], "Retain");
         assert_eq!(out["metadata"]["annotations"], json!({ann::RECLAIM_POLICY: "Delete"}));
-        assert!(out["spec"].get("claimRef").is_none());
+        assert_eq!(
+            out["spec"]["claimRef"],
+            json!({"kind": "PersistentVolumeClaim", "namespace": "shop", "name": "c"}),
+            "pre-bound to the migrated claim only"
+        );
         let pvc = json!({"metadata": {"name": "c", "annotations": {"pv.kubernetes.io/bind-completed": "yes"}}, "spec": {"volumeName": "pv"}});
         let out = prepare(&key("", "PersistentVolumeClaim"), &pvc, &PrepareOptions::default());
         assert!(out["metadata"].get("annotations").is_none());

@@ -205,8 +205,8 @@ pub fn list_scopes(key: &TypeKey, namespaces: &BTreeSet<String>, cluster_namespa
 /// What the migrated namespaced objects need from the cluster scope, gathered while they are read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ClusterNeeds {
-    /// Volumes named by migrated claims.
-    pub volumes: BTreeSet<String>,
+    /// Volumes bound to migrated claims: volume name → the claim (namespace, name, uid) it is bound to.
+    pub volumes: std::collections::BTreeMap<String, (String, String, String)>,
     /// ClusterRoles referenced by migrated RoleBindings.
     pub cluster_roles: BTreeSet<String>,
 }
@@ -215,8 +215,16 @@ impl ClusterNeeds {
     /// Notes what a migrated namespaced object (read whole) needs.
     pub fn note(&mut self, key: &TypeKey, obj: &Value) {
         if key.is("", "PersistentVolumeClaim") {
-            if let Some(volume) = obj["spec"]["volumeName"].as_str().filter(|v| !v.is_empty()) {
-                self.volumes.insert(volume.to_string());
+            // Only a claim the source bound names its volume: any claim may *ask* for a volume by name
+            // (it then stays Pending), and copying that volume would hand another tenant's data to it.
+            if let Some(volume) = obj["spec"]["volumeName"].as_str().filter(|v| !v.is_empty())
+                && obj["status"]["phase"] == "Bound"
+            {
+                let meta = &obj["metadata"];
+                let claim = [&meta["namespace"], &meta["name"], &meta["uid"]]
+                    .map(|v| v.as_str().unwrap_or_default().to_string());
+                let [namespace, name, uid] = claim;
+                self.volumes.insert(volume.to_string(), (namespace, name, uid));
             }
         } else if key.is(RBAC, "RoleBinding")
             && obj["roleRef"]["kind"] == "ClusterRole"
@@ -243,7 +251,15 @@ pub fn select_cluster_object(
 ) -> Option<Value> {
     let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
     match (key.group.as_str(), key.kind.as_str()) {
-        ("", "PersistentVolume") => needs.volumes.contains(&name).then_some(obj),
+        ("", "PersistentVolume") => {
+            // The volume's own record must agree: bound to that very claim (uid included).
+            let claim = needs.volumes.get(&name)?;
+            let bound = &obj["spec"]["claimRef"];
+            let same = [("namespace", &claim.0), ("name", &claim.1), ("uid", &claim.2)]
+                .iter()
+                .all(|(field, want)| !want.is_empty() && bound[*field].as_str() == Some(want.as_str()));
+            same.then_some(obj)
+        }
         (RBAC, "ClusterRoleBinding") => {
             if is_system(&obj) {
                 return None;
@@ -443,22 +459,31 @@ mod tests {
     fn cluster_objects_come_along_only_for_the_migrated_namespaces() {
         let namespaces: BTreeSet<String> = ["shop".to_string()].into();
         let mut needs = ClusterNeeds::default();
-        needs.note(
-            &key("", "PersistentVolumeClaim", "persistentvolumeclaims"),
-            &json!({"spec": {"volumeName": "pv-a"}}),
-        );
-        needs.note(&key("", "PersistentVolumeClaim", "persistentvolumeclaims"), &json!({"spec": {}}));
+        let claims = key("", "PersistentVolumeClaim", "persistentvolumeclaims");
+        let bound = |name: &str, uid: &str, volume: &str| json!({"metadata": {"namespace": "shop", "name": name, "uid": uid}, "spec": {"volumeName": volume}, "status": {"phase": "Bound"}});
+        needs.note(&claims, &bound("data", "u-1", "pv-a"));
+        needs.note(&claims, &json!({"spec": {}}));
+        // A claim that only asks for someone else's volume by name: Pending, never bound to it.
+        needs.note(&claims, &json!({"metadata": {"namespace": "shop", "name": "steal", "uid": "u-2"}, "spec": {"volumeName": "pv-b"}, "status": {"phase": "Pending"}}));
         needs.note(
             &key(RBAC, "RoleBinding", "rolebindings"),
             &json!({"roleRef": {"kind": "ClusterRole", "name": "viewer"}}),
         );
         needs.note(&key(RBAC, "RoleBinding", "rolebindings"), &json!({"roleRef": {"kind": "Role", "name": "local"}}));
-        assert_eq!(needs.volumes, ["pv-a".to_string()].into());
+        assert_eq!(needs.volumes.keys().cloned().collect::<Vec<_>>(), ["pv-a".to_string()]);
         assert_eq!(needs.cluster_roles, ["viewer".to_string()].into());
 
         let pv = cluster_key("", "PersistentVolume", "persistentvolumes");
-        assert!(select_cluster_object(&pv, json!({"metadata": {"name": "pv-a"}}), &namespaces, &mut needs).is_some());
-        assert!(select_cluster_object(&pv, json!({"metadata": {"name": "pv-b"}}), &namespaces, &mut needs).is_none());
+        let volume = |name: &str, claim: Value| json!({"metadata": {"name": name}, "spec": {"claimRef": claim}});
+        let to_data = json!({"namespace": "shop", "name": "data", "uid": "u-1"});
+        assert!(select_cluster_object(&pv, volume("pv-a", to_data.clone()), &namespaces, &mut needs).is_some());
+        assert!(select_cluster_object(&pv, volume("pv-b", to_data), &namespaces, &mut needs).is_none());
+        let other_claim = json!({"namespace": "shop", "name": "data", "uid": "u-old"});
+        assert!(
+            select_cluster_object(&pv, volume("pv-a", other_claim), &namespaces, &mut needs).is_none(),
+            "bound to an earlier claim of that name"
+        );
+        assert!(select_cluster_object(&pv, volume("pv-a", json!(null)), &namespaces, &mut needs).is_none());
 
         let crb = cluster_key(RBAC, "ClusterRoleBinding", "clusterrolebindings");
         let binding = json!({"metadata": {"name": "shop-readers"}, "roleRef": {"kind": "ClusterRole", "name": "reader"},
