@@ -294,6 +294,16 @@ async fn invalid_migrations_fail_with_a_reason() {
         ),
         ("empty-pair", "  namespaces: [shop]", "spec.clusterPair is empty"),
         (
+            "tenant-admin-pair",
+            "  clusterPair: remotecluster\n  adminClusterPair: remotecluster\n  namespaces: [shop]",
+            "spec.adminClusterPair (remotecluster) may only be used by a Migration in the admin namespace kube-system",
+        ),
+        (
+            "tenant-system-namespace",
+            "  clusterPair: remotecluster\n  namespaces: [kube-public]",
+            "namespace kube-public is a system namespace",
+        ),
+        (
             "pre-rule",
             "  clusterPair: remotecluster\n  namespaces: [shop]\n  preExecRule: quiesce",
             "spec.preExecRule (quiesce) is not supported",

@@ -13,7 +13,9 @@ use kube::runtime::events::{Event, EventType};
 use stork_api::annotations::{MIGRATION_SCHEDULE_NAME, MIGRATION_TYPE, MIGRATION_TYPE_REASON};
 use stork_api::{ClusterPair, Migration, MigrationSpec, MigrationStage, MigrationStatus, TransformSpec};
 use stork_kube::Cluster;
-use stork_migrate::core::validate::{check_namespace_scope, check_spec, pair_ready};
+use stork_migrate::core::validate::{
+    check_admin_pair, check_namespace_scope, check_spec, pair_ready, restrict_system_namespaces,
+};
 use stork_migrate::io::source::{load_rules, resolve_namespaces};
 use stork_migrate::{Clusters, EngineError, Job, Mode, Progress};
 
@@ -174,8 +176,18 @@ async fn resolve(
     namespace: &str,
     spec: &MigrationSpec,
 ) -> Result<Resolved, Stop> {
-    let found = resolve_namespaces(&ctx.source, spec).await?;
-    check_namespace_scope(namespace, &ctx.settings.admin_namespace, &found.namespaces).map_err(Stop::Invalid)?;
+    let mut found = resolve_namespaces(&ctx.source, spec).await?;
+    let admin = &ctx.settings.admin_namespace;
+    check_admin_pair(namespace, admin, &spec.admin_cluster_pair).map_err(Stop::Invalid)?;
+    restrict_system_namespaces(namespace, admin, &spec.namespaces, &mut found.namespaces).map_err(Stop::Invalid)?;
+    if found.namespaces.is_empty() {
+        return Err(Stop::Invalid(
+            "no valid namespace found based on the provided 'Namespaces' and 'NamespaceSelectors' (system namespaces \
+             are migrated only when named)"
+                .to_string(),
+        ));
+    }
+    check_namespace_scope(namespace, admin, &found.namespaces).map_err(Stop::Invalid)?;
     let include_volumes = spec.include_volumes != Some(false);
     let destination = ready_pair(ctx, namespace, &spec.cluster_pair, include_volumes).await?;
     let cluster_destination = if spec.admin_cluster_pair.is_empty() {

@@ -59,6 +59,48 @@ pub fn check_namespace_scope(
     Ok(())
 }
 
+/// Namespaces of the cluster itself: copied only when a Migration of the admin namespace names them.
+pub const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+/// The admin pair writes with the destination's admin credentials: only a Migration of the admin
+/// namespace may use it.
+pub fn check_admin_pair(namespace: &str, admin_namespace: &str, admin_pair: &str) -> Result<(), String> {
+    if !admin_pair.is_empty() && namespace != admin_namespace {
+        return Err(format!(
+            "spec.adminClusterPair ({admin_pair}) may only be used by a Migration in the admin namespace \
+             {admin_namespace}, not in {namespace}: it writes with admin credentials; remove it or create the \
+             Migration in {admin_namespace}"
+        ));
+    }
+    Ok(())
+}
+
+/// Leaves out system namespaces a selector picked (they are never migrated by accident), and refuses
+/// one named explicitly outside the admin namespace.
+pub fn restrict_system_namespaces(
+    namespace: &str,
+    admin_namespace: &str,
+    named: &[String],
+    resolved: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    for system in SYSTEM_NAMESPACES {
+        if !resolved.contains(system) {
+            continue;
+        }
+        let explicit = named.iter().any(|n| n == system);
+        if explicit && namespace != admin_namespace {
+            return Err(format!(
+                "namespace {system} is a system namespace: only a Migration in the admin namespace {admin_namespace} \
+                 that names it in spec.namespaces may migrate it"
+            ));
+        }
+        if !explicit {
+            resolved.remove(system);
+        }
+    }
+    Ok(())
+}
+
 /// Label keys and values as Kubernetes accepts them.
 pub fn label_problem(key: &str, value: &str) -> Option<&'static str> {
     let name_ok = |s: &str| {
@@ -172,6 +214,25 @@ mod tests {
         }
         assert!(label_problem(&"a".repeat(64), "v").is_some());
         assert!(label_problem("a", &"v".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn admin_pairs_and_system_namespaces_belong_to_the_admin_namespace() {
+        assert_eq!(check_admin_pair("kube-system", "kube-system", "admin"), Ok(()));
+        assert_eq!(check_admin_pair("shop", "kube-system", ""), Ok(()));
+        assert!(
+            check_admin_pair("shop", "kube-system", "admin").unwrap_err().contains("spec.adminClusterPair (admin)")
+        );
+
+        let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+        let mut picked = set(&["shop", "kube-system", "kube-public"]);
+        assert_eq!(restrict_system_namespaces("kube-system", "kube-system", &[], &mut picked), Ok(()));
+        assert_eq!(picked, set(&["shop"]), "a selector never picks a system namespace");
+        let mut named = set(&["kube-public"]);
+        let explicit = ["kube-public".to_string()];
+        assert_eq!(restrict_system_namespaces("kube-system", "kube-system", &explicit, &mut named), Ok(()));
+        assert_eq!(named, set(&["kube-public"]));
+        assert!(restrict_system_namespaces("kube-public", "kube-system", &explicit, &mut named).is_err());
     }
 
     #[test]
