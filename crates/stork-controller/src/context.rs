@@ -46,3 +46,24 @@ pub struct Context {
     /// The time schedules fire by.
     pub clock: crate::clock::Clock,
 }
+
+impl Context {
+    /// Publishes an event about `object` (its note bounded); a failure to publish is only logged, as an
+    /// event is never worth failing a reconcile for.
+    pub async fn publish<K>(&self, object: &K, action: &str, warning: bool, reason: &str, message: &str)
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        use kube::runtime::events::{Event, EventType};
+        let event = Event {
+            type_: if warning { EventType::Warning } else { EventType::Normal },
+            reason: reason.to_string(),
+            note: Some(stork_kube::bounded(message, 2 * stork_kube::MAX_MESSAGE)),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &object.object_ref(&())).await {
+            tracing::warn!(error = %e, "cannot publish event");
+        }
+    }
+}

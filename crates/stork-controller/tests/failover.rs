@@ -200,30 +200,16 @@ fn stages(status: &ActionStatus) -> Vec<(S, A, bool)> {
 /// What a switch changes and a rollback must restore, per cluster: workloads' replicas, CronJobs'
 /// suspension, and the schedules' suspension and activation marks.
 fn state(cluster: &TestCluster) -> BTreeMap<String, String> {
-    let (ok, out) =
-        kubectl(cluster, &["get", "deployments,statefulsets,cronjobs,migrationschedules", "-n", "shop", "-o", "json"]);
-    assert!(ok, "{out}");
-    let list: Value = serde_json::from_str(&out).expect("json");
-    let mut state = BTreeMap::new();
-    for o in list["items"].as_array().into_iter().flatten() {
-        let key = format!(
-            "{}/{}",
-            o["kind"].as_str().unwrap_or_default(),
-            o["metadata"]["name"].as_str().unwrap_or_default()
-        );
-        let value = match o["kind"].as_str() {
-            Some("CronJob") => format!("suspend={}", o["spec"]["suspend"].as_bool().unwrap_or(false)),
-            Some("MigrationSchedule") => format!(
-                "suspend={} activated={} by={}",
-                o["spec"]["suspend"].as_bool().unwrap_or(false),
-                o["status"]["applicationActivated"],
-                o["metadata"]["annotations"]["stork.libopenstorage.org/suspended-by-failover"]
-            ),
-            _ => format!("replicas={}", o["spec"]["replicas"]),
-        };
-        state.insert(key, value);
-    }
-    state
+    snapshot(cluster, "shop", "deployments,statefulsets,cronjobs,migrationschedules", |o| match o["kind"].as_str() {
+        Some("CronJob") => format!("suspend={}", o["spec"]["suspend"].as_bool().unwrap_or(false)),
+        Some("MigrationSchedule") => format!(
+            "suspend={} activated={} by={}",
+            o["spec"]["suspend"].as_bool().unwrap_or(false),
+            o["status"]["applicationActivated"],
+            o["metadata"]["annotations"]["stork.libopenstorage.org/suspended-by-failover"]
+        ),
+        _ => format!("replicas={}", o["spec"]["replicas"]),
+    })
 }
 
 fn replicas(cluster: &TestCluster, kind: &str, name: &str) -> i64 {
@@ -236,25 +222,9 @@ fn suspended(cluster: &TestCluster, kind: &str, name: &str) -> bool {
 
 /// `(kind, name)` → `(generation, annotations)`: a dry run must change neither.
 fn specs(cluster: &TestCluster) -> BTreeMap<String, String> {
-    let (ok, out) =
-        kubectl(cluster, &["get", "deployments,statefulsets,cronjobs,configmaps", "-n", "shop", "-o", "json"]);
-    assert!(ok, "{out}");
-    let list: Value = serde_json::from_str(&out).expect("json");
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|o| {
-            (
-                format!(
-                    "{}/{}",
-                    o["kind"].as_str().unwrap_or_default(),
-                    o["metadata"]["name"].as_str().unwrap_or_default()
-                ),
-                format!("{} {} {}", o["metadata"]["generation"], o["metadata"]["annotations"], o["data"]),
-            )
-        })
-        .collect()
+    snapshot(cluster, "shop", "deployments,statefulsets,cronjobs,configmaps", |o| {
+        format!("{} {} {}", o["metadata"]["generation"], o["metadata"]["annotations"], o["data"])
+    })
 }
 
 /// `kind ns/name field from -> to` lines of a listing.

@@ -5,10 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::{Event, EventType};
-use kube::{Resource, ResourceExt};
 use serde_json::json;
 use stork_api::annotations::FIELD_MANAGER;
 use stork_api::{Action, ActionStage, ActionStatus, ActionStatusType, ActionType, MigrationSchedule};
@@ -231,14 +230,5 @@ async fn write(ctx: &Context, action: &Action, old: &ActionStatus, status: &Acti
 }
 
 async fn publish(ctx: &Context, action: &Action, warning: bool, reason: &str, message: &str) {
-    let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.to_string(),
-        note: Some(stork_kube::bounded(message, 2 * stork_kube::MAX_MESSAGE)),
-        action: "Switching".to_string(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &action.object_ref(&())).await {
-        tracing::warn!(error = %e, "cannot publish event");
-    }
+    ctx.publish(action, "Switching", warning, reason, message).await;
 }

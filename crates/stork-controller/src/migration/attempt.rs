@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use stork_api::annotations::{MIGRATION_SCHEDULE_NAME, MIGRATION_TYPE, MIGRATION_TYPE_REASON};
 use stork_api::{ClusterPair, Migration, MigrationSpec, MigrationStage, MigrationStatus, TransformSpec};
 use stork_kube::Cluster;
@@ -329,17 +328,7 @@ fn spawn_progress(
 }
 
 pub(super) async fn publish(ctx: &Context, migration: &Migration, warning: bool, reason: &str, message: &str) {
-    use kube::Resource as _;
-    let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.to_string(),
-        note: Some(stork_kube::bounded(message, 2 * stork_kube::MAX_MESSAGE)),
-        action: "Migrating".to_string(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &migration.object_ref(&())).await {
-        tracing::warn!(error = %e, "cannot publish event");
-    }
+    ctx.publish(migration, "Migrating", warning, reason, message).await;
 }
 
 /// The schedule that created the migration (its owner), for metrics labels as Stork.

@@ -8,10 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
-use kube::{Resource, ResourceExt};
 use serde_json::json;
 use stork_api::annotations::{
     FIELD_MANAGER, MIGRATION_SCHEDULE_NAME, MIGRATION_TYPE, MIGRATION_TYPE_REASON, STATIC_COPY,
@@ -328,14 +327,5 @@ async fn write_status(
 }
 
 async fn publish(ctx: &Context, schedule: &MigrationSchedule, warning: bool, reason: &str, message: &str) {
-    let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.to_string(),
-        note: Some(stork_kube::bounded(message, 2 * stork_kube::MAX_MESSAGE)),
-        action: "Scheduling".to_string(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &schedule.object_ref(&())).await {
-        tracing::warn!(error = %e, "cannot publish event");
-    }
+    ctx.publish(schedule, "Scheduling", warning, reason, message).await;
 }

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::{Event, EventType};
-use kube::{Resource, ResourceExt};
 use serde_json::json;
 use stork_api::annotations::FIELD_MANAGER;
 use stork_api::{ClusterPair, ResourceTransformation, ResourceTransformationStatusType as State};
@@ -73,14 +72,5 @@ async fn targets(ctx: &Context, namespace: &str) -> Result<(Vec<Target>, Vec<Str
 }
 
 async fn publish(ctx: &Context, rt: &ResourceTransformation, warning: bool, reason: &str, message: &str) {
-    let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.to_string(),
-        note: Some(stork_kube::bounded(message, 2 * stork_kube::MAX_MESSAGE)),
-        action: "Checking".to_string(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &rt.object_ref(&())).await {
-        tracing::warn!(error = %e, "cannot publish event");
-    }
+    ctx.publish(rt, "Checking", warning, reason, message).await;
 }

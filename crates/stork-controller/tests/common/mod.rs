@@ -257,7 +257,7 @@ pub fn fixture(name: &str) -> std::path::PathBuf {
 
 /// `Kind/name` → `field` of every object of `kinds` in `namespace` on `cluster`, where `field` reads one
 /// value from the object.
-fn snapshot(
+pub fn snapshot(
     cluster: &TestCluster,
     namespace: &str,
     kinds: &str,

@@ -78,8 +78,13 @@ pub async fn check(
     let spec = MigrationSpec::default();
     let preparer = Preparer::new(&spec, &untransformed, "");
     let mut resources = Vec::new();
-    let mut elsewhere = Vec::new();
-    let mut present: HashMap<usize, bool> = HashMap::new();
+    // Which destinations have the namespace yet (asked once, not per object).
+    let mut present = Vec::with_capacity(targets.len());
+    for target in targets {
+        present.push(namespace_exists(&target.cluster, &namespace).await?);
+    }
+    let elsewhere: Vec<String> =
+        targets.iter().zip(&present).filter(|(_, there)| !**there).map(|(t, _)| t.name.clone()).collect();
     for (ty, object) in matching.into_iter().take(CHECKED_AT_MOST) {
         let key = TypeKey::of(&ty.ar, ty.namespaced);
         let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
@@ -97,23 +102,9 @@ pub async fn check(
         let applied = rules::apply(specs, &key, &mut desired);
         let body = serde_json::to_vec(&desired).map_err(|e| EngineError::Internal(e.to_string()))?;
         let mut refusals = Vec::new();
-        for (t, target) in targets.iter().enumerate() {
-            let there = match present.get(&t) {
-                Some(there) => *there,
-                None => {
-                    let there = namespace_exists(&target.cluster, &namespace).await?;
-                    present.insert(t, there);
-                    there
-                }
-            };
-            let (into, body) = if there {
-                (namespace.as_str(), body.clone())
-            } else {
-                if !elsewhere.contains(&target.name) {
-                    elsewhere.push(target.name.clone());
-                }
-                (STAND_IN, in_namespace(&desired, STAND_IN)?)
-            };
+        for (target, there) in targets.iter().zip(&present) {
+            let (into, body) =
+                if *there { (namespace.as_str(), body.clone()) } else { (STAND_IN, in_namespace(&desired, STAND_IN)?) };
             if let Some(refused) = dry_run(&target.cluster, &ty, into, &name, &body).await? {
                 refusals.push(format!("the dry run on {} refused it: {refused}", target.name));
             }
@@ -146,7 +137,7 @@ pub async fn check(
     if truncated {
         summary.push_str(&format!(" (the first {CHECKED_AT_MOST} of more)"));
     }
-    if !elsewhere.is_empty() {
+    if !elsewhere.is_empty() && !resources.is_empty() {
         summary.push_str(&format!(
             "; namespace {namespace} is not on {} yet, so its namespace {STAND_IN} stood in",
             elsewhere.join(", ")
