@@ -87,7 +87,7 @@ pub fn namespace_name(n: usize) -> String {
 pub fn end_state(objects: &[(ApiResource, Value)]) -> Vec<(ApiResource, Value)> {
     use stork_migrate::TypeKey;
     use stork_migrate::core::hash::content_hash;
-    use stork_migrate::core::prepare::{PrepareOptions, annotate, prepare};
+    use stork_migrate::core::prepare::{PrepareOptions, Stamps, annotate, prepare};
     objects
         .iter()
         .map(|(ar, body)| {
@@ -97,7 +97,15 @@ pub fn end_state(objects: &[(ApiResource, Value)]) -> Vec<(ApiResource, Value)> 
             let key = TypeKey::of(ar, true);
             let mut copy = prepare(&key, body, &PrepareOptions::default());
             let hash = content_hash(&copy).to_hex();
-            annotate(&mut copy, "baseline", "kube-system", &hash, "2026-01-01-000000");
+            let stamps = Stamps {
+                migration_name: "baseline",
+                migration_namespace: "kube-system",
+                hash: &hash,
+                time: "2026-01-01-000000",
+                writer: "00000000-0000-0000-0000-000000000000/kube-system/remotecluster",
+                adopted: false,
+            };
+            annotate(&mut copy, &stamps);
             (ar.clone(), copy)
         })
         .collect()

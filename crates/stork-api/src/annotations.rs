@@ -39,3 +39,10 @@ pub const MIGRATION_TYPE_REASON: &str = "stork.libopenstorage.org/migration-type
 pub const SUSPENDED_BY_FAILOVER: &str = "stork.libopenstorage.org/suspended-by-failover";
 /// On a last-mile Migration: the schedule it finishes.
 pub const LASTMILE_SCHEDULE_NAME: &str = "stork.libopenstorage.org/lastmile-migration-schedule-name";
+/// stork-rs extension, on every object written on a destination: who wrote it, as
+/// `<source cluster>/<Migration namespace>/<ClusterPair>` (the source cluster is the UID of its
+/// `kube-system` namespace). Purge deletes only objects whose writer is the purging pair's.
+pub const WRITER: &str = "stork-rs.io/writer";
+/// stork-rs extension, `"true"` on an object that existed on the destination before stork-rs first
+/// wrote it: never purged, since deleting it would delete something stork-rs did not create.
+pub const ADOPTED: &str = "stork-rs.io/adopted";

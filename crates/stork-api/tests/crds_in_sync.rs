@@ -1,21 +1,37 @@
-//! The checked-in manifests in deploy/crds must be exactly what the types generate.
+//! The checked-in CRD manifests — deploy/crds and the Helm chart's crds/ — must be exactly what the
+//! types generate, and nothing else may sit beside them.
 
 use std::path::Path;
 
+const DIRS: [&str; 2] = ["deploy/crds", "deploy/helm/stork-rs/crds"];
+
 #[test]
-fn deploy_crds_match_the_types() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
+fn checked_in_crds_match_the_types() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut stale = Vec::new();
-    for crd in stork_api::crds::all() {
-        let path = dir.join(stork_api::crds::file_name(&crd));
-        let want = stork_api::crds::render(&crd).expect("render CRD");
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        if have != want {
-            stale.push(path.display().to_string());
+    for dir in DIRS {
+        let dir = root.join(dir);
+        let mut expected = Vec::new();
+        for crd in stork_api::crds::all() {
+            let name = stork_api::crds::file_name(&crd);
+            let want = stork_api::crds::render(&crd).expect("render CRD");
+            let have = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+            if have != want {
+                stale.push(dir.join(&name).display().to_string());
+            }
+            expected.push(name);
+        }
+        let entries = std::fs::read_dir(&dir).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !expected.contains(&name) {
+                stale.push(format!("{} (no type generates it)", entry.path().display()));
+            }
         }
     }
     assert!(
         stale.is_empty(),
-        "CRD manifests are out of date: {stale:?}\nregenerate with: cargo run -p stork-api --bin crdgen -- deploy/crds"
+        "CRD manifests are out of date: {stale:?}\nregenerate with: cargo run -p stork-api --bin crdgen -- {}",
+        DIRS.join(" ")
     );
 }

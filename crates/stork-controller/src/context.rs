@@ -16,6 +16,8 @@ pub struct Settings {
     pub pair_retry_interval: Duration,
     /// Namespace whose Migrations may migrate other namespaces.
     pub admin_namespace: String,
+    /// Where the controller itself lives (its Lease, its service account): a system namespace.
+    pub controller_namespace: String,
     /// Objects applied at once on a destination.
     pub migration_concurrency: usize,
     /// Deadline of every request to either cluster.
@@ -45,9 +47,23 @@ pub struct Context {
     pub memory: stork_migrate::Memory,
     /// The time schedules fire by.
     pub clock: crate::clock::Clock,
+    /// Revoked the moment this replica stops leading: migration runs check it between tiers of writes.
+    pub fence: stork_migrate::Fence,
 }
 
 impl Context {
+    /// Runs one reconcile of `controller` and counts it: result, duration, and the kind of error.
+    pub async fn measured<T, E: crate::error_kind::Classify>(
+        &self,
+        controller: &'static str,
+        reconcile: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let started = std::time::Instant::now();
+        let result = reconcile.await;
+        self.metrics.reconciled(controller, started.elapsed(), result.as_ref().err().map(|e| e.kind()));
+        result
+    }
+
     /// Publishes an event about `object` (its note bounded); a failure to publish is only logged, as an
     /// event is never worth failing a reconcile for.
     pub async fn publish<K>(&self, object: &K, action: &str, warning: bool, reason: &str, message: &str)

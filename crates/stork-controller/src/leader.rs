@@ -1,11 +1,19 @@
 //! Leader election through a coordination.k8s.io Lease: only the holder runs controllers, so two
-//! replicas never both write. A leader that loses its Lease exits (and restarts as a follower).
+//! replicas never both write. A leader that loses its Lease — taken over, or no renewal confirmed in
+//! time — stops at once and exits (and restarts as a follower).
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
+
+/// How often the guard looks at the Lease (each look bounded by the same time), and how long before the
+/// Lease's expiry it gives up: a sixth and a fifth of the Lease's duration, at least 200 ms each.
+pub fn guard_timing(duration: Duration) -> (Duration, Duration) {
+    let floor = Duration::from_millis(200);
+    ((duration / 6).max(floor), (duration / 5).max(floor))
+}
 
 pub struct LeaseSettings {
     pub namespace: String,
@@ -69,6 +77,77 @@ impl Leadership {
         *self.leading.borrow()
     }
 
+    /// Marks the held Lease with this replica's version and stork-rs's label, so that `storkctl version`
+    /// finds the running controller's version. Best effort: leading does not depend on it.
+    pub async fn publish_version(client: kube::Client, settings: &LeaseSettings) {
+        use k8s_openapi::api::coordination::v1::Lease;
+        use stork_kube::version::{LEASE_LABEL, LEASE_VERSION_ANNOTATION, VERSION};
+        let api: kube::Api<Lease> = kube::Api::namespaced(client, &settings.namespace);
+        let patch = serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {
+                "labels": { LEASE_LABEL.0: LEASE_LABEL.1 },
+                "annotations": { LEASE_VERSION_ANNOTATION: VERSION },
+            },
+        });
+        let params = kube::api::PatchParams::apply("stork-rs-version");
+        let written = tokio::time::timeout(
+            Duration::from_secs(10),
+            api.patch(&settings.name, &params, &kube::api::Patch::Apply(&patch)),
+        )
+        .await;
+        match written {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not mark the leader Lease with this controller's version"),
+            Err(_) => tracing::warn!("timed out marking the leader Lease with this controller's version"),
+        }
+    }
+
+    /// Resolves, with why, when this replica must consider its leadership lost, whatever the renewing
+    /// task believes: the Lease names another holder or is gone, or no renewal could be confirmed for
+    /// the Lease's duration minus a margin (the API server out of reach: another replica may already
+    /// lead). Revokes `fence` first, so that a running migration stops before its next tier of writes.
+    pub async fn guard(client: kube::Client, settings: &LeaseSettings, fence: stork_migrate::Fence) -> String {
+        use k8s_openapi::api::coordination::v1::Lease;
+        let api: kube::Api<Lease> = kube::Api::namespaced(client, &settings.namespace);
+        let duration = Duration::from_secs(settings.lease_seconds.max(1));
+        let (period, margin) = guard_timing(duration);
+        let mut valid_until = std::time::Instant::now() + duration.saturating_sub(margin);
+        let why = loop {
+            let expiry = tokio::time::Instant::from_std(valid_until);
+            // A look that hangs (the API server out of reach) must not delay giving up past the expiry.
+            let look = tokio::select! {
+                look = tokio::time::timeout(period, api.get_opt(&settings.name)) => Some(look),
+                () = tokio::time::sleep_until(expiry) => None,
+            };
+            match look {
+                Some(Ok(Ok(Some(lease)))) => {
+                    let spec = lease.spec.unwrap_or_default();
+                    if spec.holder_identity.as_deref() != Some(settings.identity.as_str()) {
+                        break format!("Lease now held by {}", spec.holder_identity.as_deref().unwrap_or("nobody"));
+                    }
+                    if let Some(renewed) = spec.renew_time {
+                        // Written by this replica with its own clock: the age is comparable.
+                        let age = jiff::Timestamp::now().duration_since(renewed.0);
+                        let age = Duration::try_from(age).unwrap_or_default();
+                        valid_until = std::time::Instant::now() + duration.saturating_sub(age).saturating_sub(margin);
+                    }
+                }
+                Some(Ok(Ok(None))) => break "Lease deleted".to_string(),
+                // Out of reach or timing out: the last confirmed renewal still counts, until it expires.
+                Some(Ok(Err(_)) | Err(_)) | None => {}
+            }
+            let now = std::time::Instant::now();
+            if now >= valid_until {
+                break format!("no renewal of the Lease confirmed within its {}s, less a margin", duration.as_secs());
+            }
+            tokio::time::sleep(period.min(valid_until - now)).await;
+        };
+        fence.revoke();
+        why
+    }
+
     /// Gives the Lease up so a follower takes over at once instead of waiting for it to expire.
     pub async fn release(self) {
         drop(self.leading);
@@ -78,5 +157,19 @@ impl Leadership {
             Ok(Err(e)) => tracing::warn!(error = %e, "leader election task failed"),
             Err(_) => tracing::warn!("timed out releasing the leader Lease"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_gives_up_well_before_the_lease_expires() {
+        let (period, margin) = guard_timing(Duration::from_secs(15));
+        assert_eq!((period, margin), (Duration::from_millis(2500), Duration::from_secs(3)));
+        // Two looks fit before giving up, and giving up leaves the margin before another replica may lead.
+        assert!(period * 2 < Duration::from_secs(15) - margin);
+        assert_eq!(guard_timing(Duration::from_secs(1)), (Duration::from_millis(200), Duration::from_millis(200)));
     }
 }

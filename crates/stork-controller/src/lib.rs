@@ -8,6 +8,7 @@ pub mod args;
 pub mod clock;
 pub mod clusterpair;
 pub mod context;
+pub mod error_kind;
 pub mod http;
 pub mod leader;
 pub mod metrics;
@@ -52,7 +53,16 @@ pub fn init_tracing(format: &str) {
 
 /// Runs the controller until a signal, or until it loses the leader Lease.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let client = build_client(&args).await?;
+    let config = load_config(&args).await?;
+    let client = build_client(config.clone()).await?;
+    // Leader election must notice a cut-off API server within the Lease's duration, not after the
+    // request deadline migrations use.
+    let lease_client = {
+        let mut config = config;
+        let bound = Some(Duration::from_secs((args.leader_elect_lease_seconds / 3).max(1)));
+        (config.connect_timeout, config.read_timeout, config.write_timeout) = (bound, bound, bound);
+        kube::Client::try_from(config).context("cannot build a Kubernetes client")?
+    };
     let storage = storage::driver_by_name(args.storage_driver.as_deref()).map_err(anyhow::Error::msg)?;
     let metrics = Metrics::new();
     let readiness = Arc::new(Readiness::default());
@@ -76,6 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             pair_revalidate_interval: args.pair_revalidate_interval,
             pair_retry_interval: args.pair_retry_interval,
             admin_namespace: args.admin_namespace.clone(),
+            controller_namespace: args.leader_elect_namespace.clone(),
             migration_concurrency: args.migration_concurrency,
             request_timeout: args.request_timeout,
             migration_run_timeout: args.migration_timeout,
@@ -87,10 +98,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         source: stork_kube::Cluster::new(client.clone(), "source", args.request_timeout),
         memory: Default::default(),
         clock: clock::Clock::new(args.fake_clock_file.clone()),
+        fence: if args.leader_elect { stork_migrate::Fence::armed() } else { stork_migrate::Fence::default() },
     });
 
     let controllers = async {
         if !args.leader_elect {
+            // The only replica, so the one writing: alerts on "no leader" see it.
+            metrics.set_leader(true);
             readiness.set(Phase::Starting);
             run_controllers(ctx.clone(), readiness.clone(), stopped(stop_rx.clone())).await;
             return Ok(());
@@ -101,7 +115,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             identity: identity(),
             lease_seconds: args.leader_elect_lease_seconds,
         };
-        let mut leadership = Leadership::compete(client.clone(), &settings).await?;
+        let mut leadership = Leadership::compete(lease_client.clone(), &settings).await?;
         readiness.set(Phase::Standby);
         tracing::info!(lease = %format!("{}/{}", settings.namespace, settings.name), identity = %settings.identity, "waiting to lead");
         tokio::select! {
@@ -113,16 +127,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         tracing::info!("became leader");
         metrics.set_leader(true);
+        Leadership::publish_version(lease_client.clone(), &settings).await;
         let lost = leadership.lost_signal();
+        let guard = Leadership::guard(lease_client.clone(), &settings, ctx.fence.clone());
         let stop = stopped(stop_rx.clone());
-        run_controllers(ctx.clone(), readiness.clone(), async move {
-            tokio::select! { _ = lost => {}, _ = stop => {} }
-        })
-        .await;
+        // On loss the controllers are dropped where they are, running reconciles included: waiting for
+        // them would let a replica that no longer leads keep writing while another one does.
+        let lost_because = tokio::select! {
+            () = run_controllers(ctx.clone(), readiness.clone(), stop) => None,
+            () = lost => Some("the Lease was taken over or could not be renewed".to_string()),
+            why = guard => Some(why),
+        };
         metrics.set_leader(false);
-        if !*stop_rx.borrow() && !leadership.is_leading() {
+        if let Some(why) = lost_because.or_else(|| (!*stop_rx.borrow() && !leadership.is_leading()).then(String::new)) {
+            ctx.fence.revoke();
+            tracing::error!(reason = %why, "lost the leader Lease: controllers stopped, exiting");
             anyhow::bail!(
-                "lost the leader Lease; exiting so that only one replica writes (it will restart as a follower)"
+                "lost the leader Lease ({why}); stopped at once so that only one replica writes (it restarts as a follower)"
             );
         }
         leadership.release().await;
@@ -169,7 +190,7 @@ async fn run_controllers(
     forward.abort();
 }
 
-async fn build_client(args: &Args) -> anyhow::Result<kube::Client> {
+async fn load_config(args: &Args) -> anyhow::Result<kube::Config> {
     let config = match &args.kubeconfig {
         Some(path) => {
             let kubeconfig =
@@ -187,6 +208,10 @@ async fn build_client(args: &Args) -> anyhow::Result<kube::Client> {
             "no cluster to run against: not in a pod and no kubeconfig found; pass --kubeconfig or set KUBECONFIG",
         )?,
     };
+    Ok(config)
+}
+
+async fn build_client(config: kube::Config) -> anyhow::Result<kube::Client> {
     let server = config.cluster_url.clone();
     let client = kube::Client::try_from(config).context("cannot build a Kubernetes client")?;
     let version = client

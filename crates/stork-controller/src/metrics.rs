@@ -6,6 +6,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use stork_api::ClusterPairStatusType;
 
@@ -28,11 +29,39 @@ pub struct ReconcileLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabels {
+    pub controller: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub controller: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+}
+
+/// The controllers whose reconciles are counted; their series exist (at 0) from the start, so that
+/// `rate()` and alerts see a controller that has not failed yet.
+pub const CONTROLLERS: [&str; 5] =
+    ["clusterpair", "migration", "migrationschedule", "action", "resourcetransformation"];
+
+fn reconcile_histogram() -> Histogram {
+    // 5 ms to about 10 min: a pair check is milliseconds, a large migration run minutes.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.005, 3.0, 12))
+}
+
 pub struct Metrics {
     pub registry: Registry,
     scheduler_status: Family<ObjectLabels, Gauge>,
     storage_status: Family<ObjectLabels, Gauge>,
     reconciles: Family<ReconcileLabels, Counter>,
+    reconcile_errors: Family<ErrorLabels, Counter>,
+    reconcile_duration: Family<ControllerLabels, Histogram, fn() -> Histogram>,
     leader: Gauge,
     migration_status: Family<MigrationLabels, Gauge>,
     migration_stage: Family<MigrationLabels, Gauge>,
@@ -42,6 +71,7 @@ pub struct Metrics {
     schedule_last_success: Family<ObjectLabels, Gauge>,
     schedule_rpo: Family<ObjectLabels, Gauge>,
     schedule_failures: Family<ObjectLabels, Gauge>,
+    schedule_period: Family<ObjectLabels, Gauge>,
 }
 
 impl Metrics {
@@ -62,6 +92,30 @@ impl Metrics {
             storage_status.clone(),
         );
         registry.register("stork_reconciles", "Reconciles by controller and result", reconciles.clone());
+        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "stork_reconcile_errors",
+            "Reconciles that failed, by controller and kind (transient, refused, invalid, internal)",
+            reconcile_errors.clone(),
+        );
+        let reconcile_duration = Family::<ControllerLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            reconcile_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "stork_reconcile_duration_seconds",
+            "How long one reconcile took, by controller",
+            reconcile_duration.clone(),
+        );
+        for controller in CONTROLLERS {
+            let _ = reconcile_duration.get_or_create(&ControllerLabels { controller: controller.into() });
+            for kind in crate::error_kind::ErrorKind::ALL {
+                let labels = ErrorLabels { controller: controller.into(), kind: kind.as_str().into() };
+                let _ = reconcile_errors.get_or_create(&labels);
+            }
+        }
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info.get_or_create(&BuildLabels { version: stork_kube::version::VERSION.into() }).set(1);
+        registry.register("stork_build_info", "The controller's version (always 1)", build_info);
         registry.register("stork_leader", "1 while this replica holds the leader Lease", leader.clone());
         let migration_status = Family::<MigrationLabels, Gauge>::default();
         let migration_stage = Family::<MigrationLabels, Gauge>::default();
@@ -91,6 +145,12 @@ impl Metrics {
         let schedule_last_success = Family::<ObjectLabels, Gauge>::default();
         let schedule_rpo = Family::<ObjectLabels, Gauge>::default();
         let schedule_failures = Family::<ObjectLabels, Gauge>::default();
+        let schedule_period = Family::<ObjectLabels, Gauge>::default();
+        registry.register(
+            "stork_migration_schedule_period_seconds",
+            "Longest a healthy schedule waits between Migrations: the shortest period its policy sets",
+            schedule_period.clone(),
+        );
         registry.register(
             "stork_migration_schedule_status",
             "Number of policy types with Migrations in a MigrationSchedule's status (as Stork)",
@@ -117,9 +177,12 @@ impl Metrics {
             schedule_last_success,
             schedule_rpo,
             schedule_failures,
+            schedule_period,
             scheduler_status,
             storage_status,
             reconciles,
+            reconcile_errors,
+            reconcile_duration,
             leader,
             migration_status,
             migration_stage,
@@ -207,17 +270,46 @@ impl Metrics {
         self.schedule_failures.get_or_create(&labels).set(i64::from(status.consecutive_failures));
     }
 
+    /// The period of the schedule's policy (see `stork_migrate::schedule::policy::period`), or none
+    /// while its policy is missing or invalid.
+    pub fn set_schedule_period(&self, namespace: &str, name: &str, period: Option<std::time::Duration>) {
+        let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
+        match period {
+            Some(period) => {
+                self.schedule_period.get_or_create(&labels).set(i64::try_from(period.as_secs()).unwrap_or(i64::MAX));
+            }
+            None => {
+                self.schedule_period.remove(&labels);
+            }
+        }
+    }
+
     pub fn forget_schedule(&self, namespace: &str, name: &str) {
         let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
+        self.schedule_period.remove(&labels);
         self.schedule_status.remove(&labels);
         self.schedule_last_success.remove(&labels);
         self.schedule_rpo.remove(&labels);
         self.schedule_failures.remove(&labels);
     }
 
-    pub fn reconciled(&self, controller: &str, result: &str) {
+    /// Counts one reconcile of `controller` that took `elapsed` and failed with `error`, if it did.
+    pub fn reconciled(
+        &self,
+        controller: &str,
+        elapsed: std::time::Duration,
+        error: Option<crate::error_kind::ErrorKind>,
+    ) {
+        let result = if error.is_some() { "error" } else { "ok" };
         let labels = ReconcileLabels { controller: controller.to_string(), result: result.to_string() };
         self.reconciles.get_or_create(&labels).inc();
+        self.reconcile_duration
+            .get_or_create(&ControllerLabels { controller: controller.to_string() })
+            .observe(elapsed.as_secs_f64());
+        if let Some(kind) = error {
+            let labels = ErrorLabels { controller: controller.to_string(), kind: kind.as_str().to_string() };
+            self.reconcile_errors.get_or_create(&labels).inc();
+        }
     }
 
     pub fn set_leader(&self, leading: bool) {

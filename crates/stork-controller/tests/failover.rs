@@ -254,16 +254,12 @@ async fn failover_and_failback_with_the_source_up_then_a_failover_with_the_sourc
     let copy: MigrationSchedule = Api::namespaced(destination.client(), "shop").get("shop-dr").await.expect("copy");
     let original: MigrationSchedule = Api::namespaced(source.client(), "shop").get("shop-dr").await.expect("schedule");
     let namespaces = BTreeSet::from(["shop".to_string()]);
-    let plan = stork_migrate::io::preflight::switch(
-        Ok(&src),
-        &dst,
-        &copy.spec.template.spec,
-        Some(&original),
-        &namespaces,
-        Timestamp::now(),
-    )
-    .await
-    .expect("preflight");
+    let mile =
+        stork_migrate::io::preflight::LastMile { template: &copy.spec.template.spec, namespace: "shop", admin: false };
+    let plan =
+        stork_migrate::io::preflight::switch(Ok(&src), &dst, mile, Some(&original), &namespaces, Timestamp::now())
+            .await
+            .expect("preflight");
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     let down = listing(plan.scale_down.iter().map(|(id, a)| (id, a)));
     assert_eq!(

@@ -1,11 +1,10 @@
 //! The controller in-cluster: a service-account token mounted where Kubernetes mounts it, the
 //! `KUBERNETES_SERVICE_*` environment, and only the RBAC of `deploy/`. Proves both the in-cluster
-//! configuration path and that the shipped RBAC is sufficient.
+//! configuration path and that the shipped RBAC is sufficient for pairing and migrating.
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -29,32 +28,10 @@ async fn runs_in_cluster_with_the_shipped_rbac() {
     // The Deployment manifest is valid for a real API server.
     let (ok, out) = kubectl(&source, &["apply", "--dry-run=server", "-f", &deploy("deployment.yaml")]);
     assert!(ok, "{out}");
-    let (ok, token) = kubectl(&source, &["create", "token", "stork", "-n", "stork-system", "--duration=1h"]);
-    assert!(ok, "{token}");
-
-    let sa_dir = source.dir().join("serviceaccount");
-    std::fs::create_dir_all(&sa_dir).expect("dir");
-    write_file(&sa_dir, "token", token.trim());
-    write_file(&sa_dir, "ca.crt", &source.pki().serving_ca_pem);
-    write_file(&sa_dir, "namespace", "stork-system");
-    let port = source.server_url().rsplit(':').next().expect("port").to_string();
-
-    // A private mount namespace puts the token at /var/run/secrets/kubernetes.io/serviceaccount for
-    // this process only.
-    let mut wrapper = Command::new("unshare");
-    wrapper
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount -t tmpfs none /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$SA_DIR"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$STORK" "$@""#)
-        .arg("stork")
-        .env("SA_DIR", &sa_dir)
-        .env("STORK", env!("CARGO_BIN_EXE_stork"))
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env("KUBERNETES_SERVICE_PORT", &port)
-        .env("POD_NAME", "stork-in-cluster")
-        .env("POD_NAMESPACE", "stork-system")
-        .env_remove("KUBECONFIG")
-        .env("HOME", source.dir());
-    let stork = Stork::spawn(&source, wrapper, &[]);
+    let test_intervals =
+        ["--pair-revalidate-interval=2s", "--pair-retry-interval=1s", "--leader-elect-lease-seconds=3"];
+    let args: Vec<String> = test_intervals.iter().map(|a| a.to_string()).collect();
+    let stork = Stork::in_cluster(&source, "stork-system", "stork", "stork-in-cluster", &args);
 
     assert!(kubectl(&source, &["create", "namespace", "migrationnamespace"]).0);
     assert!(kubectl_create(&source, &seed_with_admin(&destination)).0);
@@ -67,6 +44,20 @@ async fn runs_in_cluster_with_the_shipped_rbac() {
     let lease =
         Api::<Lease>::namespaced(source.client(), "stork-system").get("stork-rs-controller").await.expect("lease");
     assert_eq!(lease.spec.and_then(|s| s.holder_identity).as_deref(), Some("stork-in-cluster"));
+    // A migration with exactly the shipped RBAC: reads on the source, details kept beside the Migration.
+    assert!(kubectl(&source, &["create", "configmap", "settings", "-n", "migrationnamespace", "--from-literal=a=1"]).0);
+    let status = migrate(
+        &source,
+        "migrationnamespace",
+        "first",
+        "  clusterPair: remotecluster\n  namespaces: [migrationnamespace]\n  includeResources: true\n  startApplications: false",
+        &stork,
+    )
+    .await;
+    assert_eq!(status.status, stork_api::MigrationStatusType::Successful, "{status:?}\n{}", stork.log());
+    let copied = kget(&destination, Some("migrationnamespace"), "configmap", "settings").expect("copied");
+    assert_eq!(copied["data"]["a"], "1");
+
     let log = stork.log();
     assert!(!log.contains("cannot publish event") && !log.contains("forbidden"), "RBAC gap:\n{log}");
 }

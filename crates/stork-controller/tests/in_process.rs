@@ -50,6 +50,7 @@ async fn the_reconcilers_run_in_process() {
             pair_revalidate_interval: Duration::from_secs(2),
             pair_retry_interval: Duration::from_secs(1),
             admin_namespace: "kube-system".into(),
+            controller_namespace: "kube-system".into(),
             migration_concurrency: 8,
             request_timeout: Duration::from_secs(10),
             migration_run_timeout: Duration::from_secs(60),
@@ -61,6 +62,7 @@ async fn the_reconcilers_run_in_process() {
         source: stork_kube::Cluster::new(client.clone(), "source", Duration::from_secs(10)),
         memory: Default::default(),
         clock: Default::default(),
+        fence: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let controllers = tokio::spawn({

@@ -6,6 +6,7 @@ pub mod dynamic;
 pub mod error;
 pub mod pair_config;
 pub mod pair_kubeconfig;
+pub mod version;
 
 pub use dynamic::{Cluster, ListOptions, ListPage, ServedType, resource_name, resource_url};
 pub use error::{MAX_MESSAGE, RequestError, Retry, bounded};

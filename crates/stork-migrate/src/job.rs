@@ -42,6 +42,19 @@ pub struct Job {
     pub transforms: HashMap<String, Vec<TransformSpec>>,
     pub transform_name: String,
     pub mode: Mode,
+    /// May write cluster-scoped objects (CRDs, ClusterRoles, ClusterRoleBindings) on the destination: a
+    /// Migration in the admin namespace. Others bring only the volumes bound to their own claims, and
+    /// fail before writing anything when they would need more.
+    pub admin: bool,
+    /// Stamped on every object written (see `stork_api::annotations::WRITER`); purge deletes only
+    /// copies carrying this very writer.
+    pub writer: String,
+}
+
+/// The writer mark of the copies a pair writes: `<source cluster>/<Migration namespace>/<ClusterPair>`,
+/// the source cluster being the UID of its `kube-system` namespace (see [`crate::io::source::cluster_id`]).
+pub fn writer(source_cluster: &str, namespace: &str, cluster_pair: &str) -> String {
+    format!("{source_cluster}/{namespace}/{cluster_pair}")
 }
 
 /// The clusters of a run.
@@ -53,6 +66,8 @@ pub struct Clusters {
     pub cluster_destination: Cluster,
     /// Identifies the destination in [`Baselines`] (e.g. a fingerprint of the pair and its server).
     pub destination_id: u64,
+    /// Whether this process may still write (see [`Fence`]).
+    pub fence: Fence,
 }
 
 /// What the engine remembers between runs; shared by every run of a process.
@@ -71,5 +86,42 @@ impl Memory {
     pub fn end_run(&self) {
         self.prepared.trim();
         self.baselines.trim();
+    }
+}
+
+/// Whether this process may still write to the destination: a replica that stops leading revokes it, and
+/// a run checks it before each tier of writes and before purging, so that a leader cut off from its
+/// Lease stops between requests even before it exits. The default is always open (no leader election).
+#[derive(Clone, Debug, Default)]
+pub struct Fence(Option<std::sync::Arc<std::sync::atomic::AtomicBool>>);
+
+impl Fence {
+    /// A fence that is open until [`Fence::revoke`] is called.
+    pub fn armed() -> Self {
+        Self(Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true))))
+    }
+
+    pub fn revoke(&self) {
+        if let Some(open) = &self.0 {
+            open.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.as_ref().is_none_or(|open| open.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// `Err` (transient: the new leader carries on) once revoked.
+    pub fn check(&self) -> Result<(), crate::EngineError> {
+        if self.is_open() {
+            return Ok(());
+        }
+        Err(crate::EngineError::Unavailable(stork_kube::RequestError {
+            cluster: "destination",
+            what: "writing".into(),
+            code: None,
+            retry: stork_kube::Retry::Transient,
+            message: "this replica no longer holds the leader Lease; the new leader carries on".into(),
+        }))
     }
 }

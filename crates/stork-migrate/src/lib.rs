@@ -19,4 +19,4 @@ pub mod schedule;
 pub use core::model::{Entry, EntryResult, ObjectId, Outcome, Progress, TypeKey};
 pub use error::EngineError;
 pub use io::run;
-pub use job::{Clusters, Job, Memory, Mode};
+pub use job::{Clusters, Fence, Job, Memory, Mode};

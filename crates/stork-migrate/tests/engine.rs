@@ -29,6 +29,8 @@ fn job(namespaces: &[&str], mode: Mode, purge: bool) -> Job {
         transforms: Default::default(),
         transform_name: String::new(),
         mode,
+        admin: true,
+        writer: stork_migrate::job::writer("source-uid", "kube-system", "remote"),
     }
 }
 
@@ -161,6 +163,7 @@ async fn planning_only_writes_nothing_and_lists_what_the_run_then_does() {
         destination: Cluster::new(destination.client(), "destination", timeout),
         cluster_destination: Cluster::new(destination.client(), "destination", timeout),
         destination_id: 1,
+        fence: Default::default(),
     };
     let memory = Memory::default();
     let before = engine_writes(&destination);

@@ -36,8 +36,7 @@ pub struct GlobalArgs {
     /// Namespace to use (Stork uses "default", not the context's namespace)
     #[arg(short = 'n', long, global = true, default_value = "default")]
     pub namespace: String,
-    /// Output format: table (default), wide (get migrationschedule|failover|failback: more columns), yaml or
-    /// json
+    /// Output format: table (default), wide (the table with more columns), yaml or json
     #[arg(short = 'o', long, global = true)]
     pub output: Option<String>,
     /// Accepted for compatibility; the Rust client has no client-side rate limiter to tune
@@ -79,6 +78,24 @@ pub enum Command {
     /// Perform actions
     #[command(subcommand)]
     Perform(PerformResource),
+    /// Print a shell completion script: `source <(storkctl completion bash)`
+    Completion(CompletionArgs),
+    /// Print the version of storkctl and, when the cluster is reachable, of its stork-rs controller
+    Version(VersionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print the client's version only, without asking the cluster
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub client: bool,
 }
 
 // Parsed once per process, like `Command` above.

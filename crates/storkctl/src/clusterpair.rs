@@ -169,7 +169,34 @@ pub async fn get(global: &GlobalArgs, args: &GetClusterPairArgs, out: &mut dyn W
     let client = client::from_flags(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
     let values = objects::fetch(client, &resource(), &global.namespace, &args.names, args.all_namespaces).await?;
     let tz = TimeZone::system();
-    objects::print(out, format, values, args.names.len(), |values| table_rows(values, args.all_namespaces, &tz))
+    objects::print(out, format, values, args.names.len(), |values| {
+        let rows = table_rows(values, args.all_namespaces, &tz);
+        if format == OutputFormat::Wide { printer::widen(rows, values, &WIDE_HEADER, wide_cells) } else { rows }
+    })
+}
+
+/// What `-o wide` adds: the pair's mode and what its last check of the destination said.
+const WIDE_HEADER: [&str; 2] = ["MODE", "MESSAGE"];
+
+fn wide_cells(pair: &Value) -> Vec<String> {
+    // In `storkctl create clusterpair --mode` terms.
+    let mode = match pair.pointer("/spec/options").and_then(|o| o.get(OPTION_MODE)).and_then(Value::as_str) {
+        None | Some("") => "sync-dr".to_string(),
+        Some("DisasterRecovery") => "async-dr".to_string(),
+        Some("OneTimeMigration") => "migration".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let message = pair
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|conditions| {
+            conditions
+                .iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some(stork_api::CONDITION_SCHEDULER_READY))
+        })
+        .map(|c| printer::cell(c, "/message"))
+        .unwrap_or_default();
+    vec![mode, message]
 }
 
 /// `storkctl delete clusterpair`.

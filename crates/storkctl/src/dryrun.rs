@@ -165,6 +165,7 @@ fn last_mile(out: &mut String, from: &str, to: &str, outcome: &Outcome) {
                 None => "update".to_string(),
             },
             EntryResult::Purged => "purge".to_string(),
+            EntryResult::Kept => "left alone (exists there, not written by stork-rs)".to_string(),
             EntryResult::Failed(reason) => format!("refused: {reason}"),
         };
         line(out, &format!("  {}: {what}", entry.id));

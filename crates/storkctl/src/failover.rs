@@ -198,6 +198,7 @@ pub async fn perform_failover(
     args: &PerformFailoverArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
+    interactive: bool,
 ) -> anyhow::Result<()> {
     let reference = args.migration_reference.as_str();
     let request = Request {
@@ -208,6 +209,7 @@ pub async fn perform_failover(
         skip_source: args.skip_source_operations,
         force: args.force,
         dry_run: args.dry_run,
+        interactive,
     };
     let Some(target) = prepare(global, &request, out, err).await? else { return Ok(()) };
     let parameter = ActionParameter {
@@ -229,6 +231,7 @@ pub async fn perform_failback(
     args: &PerformFailbackArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
+    interactive: bool,
 ) -> anyhow::Result<()> {
     let reference = args.migration_reference.as_str();
     let request = Request {
@@ -239,6 +242,7 @@ pub async fn perform_failback(
         skip_source: false,
         force: args.force,
         dry_run: args.dry_run,
+        interactive,
     };
     let Some(target) = prepare(global, &request, out, err).await? else { return Ok(()) };
     let parameter = ActionParameter {
@@ -261,6 +265,9 @@ struct Request<'a> {
     skip_source: bool,
     force: bool,
     dry_run: bool,
+    /// A person at a terminal: say what the seconds of checking are spent on (scripts get Stork's
+    /// output only).
+    interactive: bool,
 }
 
 /// Stork's checks, then the preflight: a dry run prints its report and ends (`None`); otherwise, unless
@@ -284,6 +291,15 @@ async fn prepare(
     let client = client::from_flags(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
     let target =
         check(client, ns, action, request.reference, request.include, request.exclude, request.skip_source).await?;
+    if request.interactive && (request.dry_run || !request.force) {
+        writeln!(
+            err,
+            "Checking {} namespace(s) of {ns}/{} before the {}: the other cluster, the recovery point, drift, dry runs…",
+            target.namespaces.len(),
+            request.reference,
+            type_name(action)
+        )?;
+    }
     if request.dry_run {
         let (source, found) = preflight(&target, request.way, request.skip_source).await?;
         let schedule = format!("{ns}/{}", request.reference);
@@ -345,7 +361,10 @@ async fn preflight(target: &Target, way: Way, skip_source: bool) -> anyhow::Resu
     };
     let source = reached.map(|c| Cluster::new(c, "source", REQUEST_TIMEOUT));
     let namespaces: BTreeSet<String> = target.namespaces.iter().cloned().collect();
-    let template = &target.schedule.spec.template.spec;
+    let home = target.schedule.metadata.namespace.clone().unwrap_or_default();
+    // storkctl does not know the controller's --admin-namespace: checking with admin rights here can
+    // only miss a refusal the controller's own preflight then reports, never invent a blocker.
+    let mile = preflight::LastMile { template: &target.schedule.spec.template.spec, namespace: &home, admin: true };
     let now = Timestamp::now();
     let found = match (way, &source) {
         (Way::Failover, _) => {
@@ -356,10 +375,10 @@ async fn preflight(target: &Target, way: Way, skip_source: bool) -> anyhow::Resu
                 Err(_) => None,
             };
             let from = source.as_ref().map_err(Clone::clone);
-            preflight::switch(from, &here, template, source_schedule.as_ref(), &namespaces, now).await?
+            preflight::switch(from, &here, mile, source_schedule.as_ref(), &namespaces, now).await?
         }
         (Way::Failback, Ok(source)) => {
-            preflight::switch(Ok(&here), source, template, Some(&target.schedule), &namespaces, now).await?
+            preflight::switch(Ok(&here), source, mile, Some(&target.schedule), &namespaces, now).await?
         }
         (Way::Failback, Err(why)) => Switch {
             blockers: vec![format!("the source is out of reach ({why}): a failback brings the applications up there")],

@@ -16,6 +16,7 @@ mod printer;
 mod remote;
 mod schedule;
 mod validation;
+mod version;
 
 use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
@@ -94,19 +95,37 @@ fn run(cli: &Cli, out: &mut dyn Write, interactive: bool) -> anyhow::Result<()> 
         Command::Deactivate(DeactivateResource::Migration(args)) => {
             runtime()?.block_on(activate::run(global, args, Direction::Deactivate, out, &mut std::io::stderr()))
         }
-        Command::Perform(PerformResource::Failover(args)) => {
-            runtime()?.block_on(failover::perform_failover(global, args, out, &mut std::io::stderr()))
-        }
-        Command::Perform(PerformResource::Failback(args)) => {
-            runtime()?.block_on(failover::perform_failback(global, args, out, &mut std::io::stderr()))
-        }
+        Command::Perform(PerformResource::Failover(args)) => runtime()?.block_on(failover::perform_failover(
+            global,
+            args,
+            out,
+            &mut std::io::stderr(),
+            stderr_is_terminal(),
+        )),
+        Command::Perform(PerformResource::Failback(args)) => runtime()?.block_on(failover::perform_failback(
+            global,
+            args,
+            out,
+            &mut std::io::stderr(),
+            stderr_is_terminal(),
+        )),
         Command::Get(GetResource::Failover(args)) => {
             runtime()?.block_on(action_status::get(global, args, "failover", out))
         }
         Command::Get(GetResource::Failback(args)) => {
             runtime()?.block_on(action_status::get(global, args, "failback", out))
         }
+        Command::Completion(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "storkctl", out);
+            Ok(())
+        }
+        Command::Version(args) => runtime()?.block_on(version::run(global, args, out)),
     }
+}
+
+fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
 }
 
 /// kubectl's `CheckErr` text: API errors as `Error from server (Reason): message`, everything else as

@@ -139,7 +139,29 @@ pub async fn get(global: &GlobalArgs, args: &GetMigrationArgs, out: &mut dyn Wri
     }
     let tz = TimeZone::system();
     let now = Timestamp::now();
-    objects::print(out, format, values, args.names.len(), |values| table_rows(values, args.all_namespaces, &tz, now))
+    objects::print(out, format, values, args.names.len(), |values| {
+        let rows = table_rows(values, args.all_namespaces, &tz, now);
+        if format == OutputFormat::Wide { printer::widen(rows, values, &WIDE_HEADER, wide_cells) } else { rows }
+    })
+}
+
+/// What `-o wide` adds: what was asked (namespaces, full or incremental), which schedule made it, and
+/// why it is where it is.
+const WIDE_HEADER: [&str; 4] = ["NAMESPACES", "TYPE", "SCHEDULE", "REASON"];
+
+fn wide_cells(m: &Value) -> Vec<String> {
+    let namespaces: Vec<&str> = m
+        .pointer("/spec/namespaces")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let schedule = m
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|owners| owners.iter().find(|o| o.get("kind").and_then(Value::as_str) == Some("MigrationSchedule")))
+        .map(|o| cell(o, "/name"))
+        .unwrap_or_default();
+    vec![namespaces.join(","), cell(m, "/status/migrationType"), schedule, cell(m, "/status/reason")]
 }
 
 /// `storkctl delete migration(s)`: the named Migrations, or with `-c` every Migration of that pair in

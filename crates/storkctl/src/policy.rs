@@ -177,7 +177,17 @@ pub async fn get(global: &GlobalArgs, args: &GetSchedulePolicyArgs, out: &mut dy
     let format: OutputFormat = global.output.as_deref().unwrap_or_default().parse()?;
     let client = client::from_flags(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
     let values = objects::fetch_cluster_scoped(client, &resource(), &args.names).await?;
-    objects::print(out, format, values, args.names.len(), table_rows)
+    let tz = jiff::tz::TimeZone::system();
+    objects::print(out, format, values, args.names.len(), |values| {
+        let rows = table_rows(values);
+        if format == OutputFormat::Wide {
+            crate::printer::widen(rows, values, &["CREATED"], |p| {
+                vec![crate::printer::time_cell(p.pointer("/metadata/creationTimestamp"), &tz)]
+            })
+        } else {
+            rows
+        }
+    })
 }
 
 /// `storkctl delete schedulepolicy`: each policy in turn, refused while a MigrationSchedule of any

@@ -23,7 +23,7 @@ pub enum PrinterError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Table,
-    /// The table plus columns only some commands have (`get migrationschedule`); a table elsewhere.
+    /// The table plus more columns at the end (every `get`).
     Wide,
     Yaml,
     Json,
@@ -71,6 +71,23 @@ pub fn format_table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `-o wide`: the table `rows` (header first, then one row per value) with `header` appended to the
+/// header and `cells(value)` to each value's row.
+pub fn widen(
+    mut rows: Vec<Vec<String>>,
+    values: &[Value],
+    header: &[&str],
+    cells: impl Fn(&Value) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    if let Some(first) = rows.first_mut() {
+        first.extend(header.iter().map(|h| h.to_string()));
+    }
+    for (row, value) in rows.iter_mut().skip(1).zip(values) {
+        row.extend(cells(value));
+    }
+    rows
 }
 
 /// Go's `t.Format(time.RFC822)` (`02 Jan 06 15:04 MST`) in `tz`, as Stork's `toTimeString` prints

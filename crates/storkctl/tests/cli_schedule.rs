@@ -110,7 +110,13 @@ async fn schedule_policies_on_a_real_apiserver() {
          testpolicy1   N/A                N/A       N/A           N/A\n\
          weekly        N/A                N/A       sun@12:15pm   N/A\n"
     );
-    assert_eq!(ok(kc, &["get", "sp", "-o", "wide", "every-15"]), ok(kc, &["get", "sp", "every-15"]), "no wide form");
+    // Wide adds when each policy was created, after Stork's columns.
+    let wide = ok(kc, &["get", "sp", "-o", "wide", "every-15"]);
+    let narrow = ok(kc, &["get", "sp", "every-15"]);
+    for (wide, narrow) in wide.lines().zip(narrow.lines()) {
+        assert!(wide.starts_with(narrow.trim_end()), "{wide:?} extends {narrow:?}");
+    }
+    assert!(wide.lines().next().is_some_and(|h| h.ends_with("   CREATED")), "{wide}");
     // Cluster-scoped: -n changes nothing.
     assert_eq!(ok(kc, &["get", "sp", "every-15", "-n", "elsewhere"]), ok(kc, &["get", "sp", "every-15"]));
 

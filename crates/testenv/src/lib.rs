@@ -15,6 +15,7 @@ mod kubeconfig;
 mod pki;
 pub mod process;
 pub mod proxy;
+pub mod tools;
 
 pub use audit::AuditWrite;
 pub use binaries::Binaries;

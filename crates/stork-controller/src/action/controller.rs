@@ -36,6 +36,11 @@ fn error_policy(_a: Arc<DeserializeGuard<Action>>, _e: &Error, _ctx: Arc<Context
 }
 
 async fn reconcile(guarded: Arc<DeserializeGuard<Action>>, ctx: Arc<Context>) -> Result<Requeue, Error> {
+    let measuring = ctx.clone();
+    measuring.measured("action", reconcile_once(guarded, ctx)).await
+}
+
+async fn reconcile_once(guarded: Arc<DeserializeGuard<Action>>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let (namespace, name) = match &guarded.0 {
         Ok(a) => (a.namespace().ok_or(Error::NoNamespace)?, a.name_any()),
         Err(invalid) => {
@@ -46,7 +51,5 @@ async fn reconcile(guarded: Arc<DeserializeGuard<Action>>, ctx: Arc<Context>) ->
     let api: Api<Action> = Api::namespaced(ctx.client.clone(), &namespace);
     let what = format!("reading Action {namespace}/{name}");
     let Some(fresh) = ctx.source.within(what, api.get_opt(&name)).await? else { return Ok(Requeue::await_change()) };
-    let result = look(&fresh, &ctx).await;
-    ctx.metrics.reconciled("action", if result.is_ok() { "ok" } else { "error" });
-    result
+    look(&fresh, &ctx).await
 }

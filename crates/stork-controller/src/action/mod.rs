@@ -17,3 +17,12 @@ pub enum Error {
     #[error("Action has no namespace")]
     NoNamespace,
 }
+
+impl crate::error_kind::Classify for Error {
+    fn kind(&self) -> crate::error_kind::ErrorKind {
+        match self {
+            Self::Request(e) => e.kind(),
+            Self::NoNamespace => crate::error_kind::ErrorKind::Invalid,
+        }
+    }
+}

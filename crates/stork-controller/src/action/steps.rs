@@ -155,15 +155,15 @@ async fn validate(run: &Run, ctx: &Context, status: &mut ActionStatus) -> Result
             Some(why) => Err(why.clone()),
             None => Ok(run.from()?),
         };
-        let checked = preflight::switch(
-            from,
-            run.to()?,
-            &run.schedule.spec.template.spec,
-            leaving_schedule.as_ref(),
-            &run.namespaces,
-            ctx.clock.now(),
-        )
-        .await?;
+        let home = run.schedule.metadata.namespace.clone().unwrap_or_default();
+        let mile = preflight::LastMile {
+            template: &run.schedule.spec.template.spec,
+            namespace: &home,
+            admin: home == ctx.settings.admin_namespace,
+        };
+        let checked =
+            preflight::switch(from, run.to()?, mile, leaving_schedule.as_ref(), &run.namespaces, ctx.clock.now())
+                .await?;
         status.preflight = Some(Preflight { blockers: checked.blockers, warnings: checked.warnings });
     }
     let blockers = status.preflight.as_ref().map(|p| p.blockers.clone()).unwrap_or_default();

@@ -36,6 +36,18 @@ pub enum Error {
     StorageCleanup(String),
 }
 
+impl crate::error_kind::Classify for Error {
+    fn kind(&self) -> crate::error_kind::ErrorKind {
+        use crate::error_kind::ErrorKind;
+        match self {
+            Self::Kube(e) => e.kind(),
+            Self::Finalizer(e) => e.kind(),
+            Self::NoNamespace => ErrorKind::Invalid,
+            Self::StorageCleanup(_) => ErrorKind::Transient,
+        }
+    }
+}
+
 /// Runs until `shutdown` resolves. `on_ready` is called once the ClusterPair cache is filled.
 pub async fn run(
     ctx: Arc<Context>,
@@ -72,22 +84,25 @@ pub async fn run(
 }
 
 async fn reconcile(guarded: Arc<DeserializeGuard<ClusterPair>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let measuring = ctx.clone();
+    measuring.measured("clusterpair", reconcile_once(guarded, ctx)).await
+}
+
+async fn reconcile_once(guarded: Arc<DeserializeGuard<ClusterPair>>, ctx: Arc<Context>) -> Result<Action, Error> {
     let pair = match &guarded.0 {
         Ok(pair) => pair.clone(),
         Err(invalid) => return report_invalid(invalid, &ctx).await,
     };
     let namespace = pair.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<ClusterPair> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, Arc::new(pair), |event| async {
+    finalizer(&api, FINALIZER, Arc::new(pair), |event| async {
         match event {
             FinalizerEvent::Apply(pair) => apply(&pair, &ctx).await,
             FinalizerEvent::Cleanup(pair) => cleanup(&pair, &ctx).await,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics.reconciled("clusterpair", if result.is_ok() { "ok" } else { "error" });
-    result
+    .map_err(|e| Error::Finalizer(Box::new(e)))
 }
 
 fn error_policy(_pair: Arc<DeserializeGuard<ClusterPair>>, _error: &Error, ctx: Arc<Context>) -> Action {

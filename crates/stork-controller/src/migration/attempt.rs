@@ -45,6 +45,7 @@ struct Resolved {
     namespaces: BTreeSet<String>,
     cluster_namespaces: usize,
     transforms: HashMap<String, Vec<TransformSpec>>,
+    writer: String,
 }
 
 pub(super) async fn attempt(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
@@ -95,6 +96,8 @@ pub(super) async fn attempt(cached: &Migration, ctx: &Context) -> Result<Action,
         transforms: resolved.transforms,
         transform_name: migration.spec.transform_specs.first().cloned().unwrap_or_default(),
         mode: Mode::Apply,
+        admin: namespace == ctx.settings.admin_namespace,
+        writer: resolved.writer,
     };
     let progress = Arc::new(Progress::default());
     let ticker = spawn_progress(ctx, &namespace, &name, running.clone(), progress.clone());
@@ -178,7 +181,9 @@ async fn resolve(
     let mut found = resolve_namespaces(&ctx.source, spec).await?;
     let admin = &ctx.settings.admin_namespace;
     check_admin_pair(namespace, admin, &spec.admin_cluster_pair).map_err(Stop::Invalid)?;
-    restrict_system_namespaces(namespace, admin, &spec.namespaces, &mut found.namespaces).map_err(Stop::Invalid)?;
+    let controller_namespace = &ctx.settings.controller_namespace;
+    restrict_system_namespaces(namespace, admin, controller_namespace, &spec.namespaces, &mut found.namespaces)
+        .map_err(Stop::Invalid)?;
     if found.namespaces.is_empty() {
         return Err(Stop::Invalid(
             "no valid namespace found based on the provided 'Namespaces' and 'NamespaceSelectors' (system namespaces \
@@ -198,9 +203,10 @@ async fn resolve(
         refuse_if_activated(&destination, namespace, schedule, ctx.settings.request_timeout).await?;
     }
     let transforms = match migration.spec.transform_specs.first() {
-        Some(rt) => load_rules(&ctx.source, rt, &found.namespaces).await?,
+        Some(rt) => load_rules(&ctx.source, namespace, rt, &found.namespaces).await?,
         None => HashMap::new(),
     };
+    let source_cluster = stork_migrate::io::source::cluster_id(&ctx.source).await?;
     let timeout = ctx.settings.request_timeout;
     let destination_id = stork_migrate::cache::fingerprint(&(namespace, &spec.cluster_pair, &destination.server));
     Ok(Resolved {
@@ -209,10 +215,12 @@ async fn resolve(
             destination: Cluster::new(destination.client, "destination", timeout),
             cluster_destination: Cluster::new(cluster_destination.client, "destination (admin pair)", timeout),
             destination_id,
+            fence: ctx.fence.clone(),
         },
         namespaces: found.namespaces,
         cluster_namespaces: found.cluster_namespaces,
         transforms,
+        writer: stork_migrate::job::writer(&source_cluster, namespace, &spec.cluster_pair),
     })
 }
 

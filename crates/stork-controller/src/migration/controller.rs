@@ -59,6 +59,11 @@ fn error_policy(_m: Arc<PartialObjectMeta<Migration>>, _e: &Error, _ctx: Arc<Con
 }
 
 async fn reconcile(meta: Arc<PartialObjectMeta<Migration>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let measuring = ctx.clone();
+    measuring.measured("migration", reconcile_once(meta, ctx)).await
+}
+
+async fn reconcile_once(meta: Arc<PartialObjectMeta<Migration>>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = meta.namespace().ok_or(Error::NoNamespace)?;
     let name = meta.name_any();
     let guarded: Api<DeserializeGuard<Migration>> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -89,7 +94,7 @@ async fn reconcile(meta: Arc<PartialObjectMeta<Migration>>, ctx: Arc<Context>) -
         } else {
             migration
         };
-    let result = finalizer(&api, FINALIZER, Arc::new(migration), |event| async {
+    finalizer(&api, FINALIZER, Arc::new(migration), |event| async {
         match event {
             FinalizerEvent::Apply(m) => attempt(&m, &ctx).await,
             FinalizerEvent::Cleanup(m) => {
@@ -99,7 +104,5 @@ async fn reconcile(meta: Arc<PartialObjectMeta<Migration>>, ctx: Arc<Context>) -
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics.reconciled("migration", if result.is_ok() { "ok" } else { "error" });
-    result
+    .map_err(|e| Error::Finalizer(Box::new(e)))
 }

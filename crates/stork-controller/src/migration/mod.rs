@@ -18,3 +18,14 @@ pub enum Error {
     #[error("Migration has no namespace")]
     NoNamespace,
 }
+
+impl crate::error_kind::Classify for Error {
+    fn kind(&self) -> crate::error_kind::ErrorKind {
+        match self {
+            Self::Kube(e) => e.kind(),
+            Self::Request(e) => e.kind(),
+            Self::Finalizer(e) => e.kind(),
+            Self::NoNamespace => crate::error_kind::ErrorKind::Invalid,
+        }
+    }
+}

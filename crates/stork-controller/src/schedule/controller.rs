@@ -43,6 +43,11 @@ fn error_policy(_s: Arc<DeserializeGuard<MigrationSchedule>>, _e: &Error, _ctx: 
 }
 
 async fn reconcile(guarded: Arc<DeserializeGuard<MigrationSchedule>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let measuring = ctx.clone();
+    measuring.measured("migrationschedule", reconcile_once(guarded, ctx)).await
+}
+
+async fn reconcile_once(guarded: Arc<DeserializeGuard<MigrationSchedule>>, ctx: Arc<Context>) -> Result<Action, Error> {
     let (namespace, name) = match &guarded.0 {
         Ok(s) => (s.namespace().ok_or(Error::NoNamespace)?, s.name_any()),
         Err(invalid) => {
@@ -53,16 +58,14 @@ async fn reconcile(guarded: Arc<DeserializeGuard<MigrationSchedule>>, ctx: Arc<C
     let api: Api<MigrationSchedule> = Api::namespaced(ctx.client.clone(), &namespace);
     let what = format!("reading MigrationSchedule {namespace}/{name}");
     let Some(fresh) = ctx.source.within(what, api.get_opt(&name)).await? else { return Ok(Action::await_change()) };
-    let result = finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
+    finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
         match event {
             FinalizerEvent::Apply(s) => look(&s, &ctx).await,
             FinalizerEvent::Cleanup(s) => cleanup(&s, &ctx).await,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics.reconciled("migrationschedule", if result.is_ok() { "ok" } else { "error" });
-    result
+    .map_err(|e| Error::Finalizer(Box::new(e)))
 }
 
 /// A deleted schedule takes its Migrations with it (as Stork); the static copy on the destination stays,

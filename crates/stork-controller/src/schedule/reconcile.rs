@@ -64,6 +64,7 @@ pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Re
             status.next_trigger_timestamp = None;
             write_status(ctx, &namespace, &name, &old, &status).await?;
             ctx.metrics.set_schedule(&namespace, &name, &status, now);
+            ctx.metrics.set_schedule_period(&namespace, &name, None);
             return Ok(Action::requeue(resync));
         }
     };
@@ -92,6 +93,7 @@ pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Re
     prune(ctx, schedule, &policy, &mut status).await?;
     write_status(ctx, &namespace, &name, &old, &status).await?;
     ctx.metrics.set_schedule(&namespace, &name, &status, now);
+    ctx.metrics.set_schedule_period(&namespace, &name, policy::period(&policy));
     Ok(Action::requeue(requeue))
 }
 

@@ -50,6 +50,14 @@ async fn reconcile(
     guarded: Arc<DeserializeGuard<ResourceTransformation>>,
     ctx: Arc<Context>,
 ) -> Result<Requeue, Error> {
+    let measuring = ctx.clone();
+    measuring.measured("resourcetransformation", reconcile_once(guarded, ctx)).await
+}
+
+async fn reconcile_once(
+    guarded: Arc<DeserializeGuard<ResourceTransformation>>,
+    ctx: Arc<Context>,
+) -> Result<Requeue, Error> {
     let (namespace, name) = match &guarded.0 {
         Ok(rt) => (rt.namespace().ok_or(Error::NoNamespace)?, rt.name_any()),
         Err(invalid) => {
@@ -60,7 +68,5 @@ async fn reconcile(
     let api: Api<ResourceTransformation> = Api::namespaced(ctx.client.clone(), &namespace);
     let what = format!("reading ResourceTransformation {namespace}/{name}");
     let Some(fresh) = ctx.source.within(what, api.get_opt(&name)).await? else { return Ok(Requeue::await_change()) };
-    let result = super::reconcile::reconcile(&fresh, &ctx).await;
-    ctx.metrics.reconciled("resourcetransformation", if result.is_ok() { "ok" } else { "error" });
-    result
+    super::reconcile::reconcile(&fresh, &ctx).await
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod promql;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -39,6 +41,45 @@ impl Stork {
             .env("RUST_LOG", "info,stork=debug");
         let proc = Proc::spawn("stork", program, &log, Lifetime::WithParent).expect("start stork");
         Self { proc, http: format!("127.0.0.1:{port}") }
+    }
+
+    /// Runs the controller as a pod would: `args` exactly as given (plus an HTTP port of its own), the
+    /// token of ServiceAccount `namespace/service_account` mounted where Kubernetes mounts it, the
+    /// `KUBERNETES_SERVICE_*` environment, and no kubeconfig. A private mount namespace puts the token at
+    /// /var/run/secrets/kubernetes.io/serviceaccount for this process only.
+    pub fn in_cluster(
+        cluster: &TestCluster,
+        namespace: &str,
+        service_account: &str,
+        pod: &str,
+        args: &[String],
+    ) -> Self {
+        let (ok, token) = kubectl(cluster, &["create", "token", service_account, "-n", namespace, "--duration=1h"]);
+        assert!(ok, "{token}");
+        let sa_dir = cluster.dir().join(format!("serviceaccount-{pod}"));
+        std::fs::create_dir_all(&sa_dir).expect("dir");
+        write_file(&sa_dir, "token", token.trim());
+        write_file(&sa_dir, "ca.crt", &cluster.pki().serving_ca_pem);
+        write_file(&sa_dir, "namespace", namespace);
+        let port = cluster.server_url().rsplit(':').next().expect("port").to_string();
+        let mut wrapper = Command::new("unshare");
+        wrapper
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(r#"mount -t tmpfs none /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$SA_DIR"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$STORK" "$@""#)
+            .arg("stork")
+            .env("SA_DIR", &sa_dir)
+            .env("STORK", env!("CARGO_BIN_EXE_stork"))
+            .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+            .env("KUBERNETES_SERVICE_PORT", &port)
+            .env("POD_NAME", pod)
+            .env("POD_NAMESPACE", namespace)
+            .env_remove("KUBECONFIG")
+            .env("HOME", cluster.dir());
+        let http_port = testenv::process::free_port().expect("free port");
+        let log = cluster.dir().join(format!("logs/stork-{http_port}.log"));
+        wrapper.arg(format!("--http-address=127.0.0.1:{http_port}")).args(args).env("RUST_LOG", "info,stork=debug");
+        let proc = Proc::spawn("stork", wrapper, &log, Lifetime::WithParent).expect("start stork");
+        Self { proc, http: format!("127.0.0.1:{http_port}") }
     }
 
     /// GET on the controller's HTTP endpoint: (status code, body).

@@ -141,7 +141,15 @@ mod tests {
     /// A source object as the destination holds it after a migration.
     fn standby(key: &TypeKey, source: Value) -> Value {
         let mut copy = prepare(key, &source, &PrepareOptions::default());
-        annotate(&mut copy, "m", "ns", "h", "t");
+        let stamps = crate::core::prepare::Stamps {
+            migration_name: "m",
+            migration_namespace: "ns",
+            hash: "h",
+            time: "t",
+            writer: "w",
+            adopted: false,
+        };
+        annotate(&mut copy, &stamps);
         copy
     }
 

@@ -106,6 +106,9 @@ pub enum EntryResult {
     Created,
     Updated,
     Unchanged,
+    /// A cluster-scoped object that exists on the destination and was not written by stork-rs: left as
+    /// it is (see [`crate::core::plan::cluster_write`]).
+    Kept,
     /// With the reason, bounded for status.
     Failed(String),
     Purged,
@@ -156,7 +159,7 @@ impl Outcome {
         match &entry.result {
             EntryResult::Created => counts.created += 1,
             EntryResult::Updated => counts.updated += 1,
-            EntryResult::Unchanged => counts.unchanged += 1,
+            EntryResult::Unchanged | EntryResult::Kept => counts.unchanged += 1,
             EntryResult::Failed(_) => counts.failed += 1,
             EntryResult::Purged => counts.purged += 1,
         }

@@ -37,8 +37,12 @@ pub struct CopyRecord {
     pub later: u64,
     /// Whether one of those later writers touched a field stork-rs owns.
     pub overlapped: bool,
-    /// Marked migrated and written by stork-rs: the only objects purge may delete.
+    /// Marked migrated and written by stork-rs.
     pub written_by_us: bool,
+    /// Its writer mark (see `stork_api::annotations::WRITER`).
+    pub writer: Option<String>,
+    /// Marked as having existed before stork-rs first wrote it.
+    pub adopted_mark: bool,
     /// The sets themselves, kept only while no [`Baseline`] can decide for them.
     pub sets: Option<Box<ManagedSets>>,
 }
@@ -56,8 +60,16 @@ impl CopyRecord {
             later: sets.as_ref().map(ManagedSets::later_digest).unwrap_or(0),
             overlapped: sets.as_ref().is_some_and(ManagedSets::overlapped),
             written_by_us,
+            writer: meta["annotations"][stork_api::annotations::WRITER].as_str().map(String::from),
+            adopted_mark: meta["annotations"][stork_api::annotations::ADOPTED] == "true",
             sets: sets.filter(|_| keep_sets).map(Box::new),
         }
+    }
+
+    /// Whether the copy existed before stork-rs first wrote it: marked so already, or about to be
+    /// written by stork-rs for the first time.
+    pub fn adopted(&self) -> bool {
+        self.adopted_mark || !self.written_by_us
     }
 
     /// What to remember of this copy once it is known to hold what stork-rs wants there.
@@ -135,6 +147,42 @@ pub fn decide_on_objects(actual: Option<&Value>, desired: &Value, our_manager: &
     }
 }
 
+/// Whether purge may delete a copy whose source object is gone: only one stork-rs created (not adopted)
+/// and that carries `writer`, the purging pair's own mark — never another source cluster's copy, nor
+/// one written by another namespace's pair, nor one written before writers were marked.
+pub fn may_purge(copy: &CopyRecord, writer: &str) -> bool {
+    copy.written_by_us && !copy.adopted_mark && !writer.is_empty() && copy.writer.as_deref() == Some(writer)
+}
+
+/// Whether a planned create or update of an object may go out, for what the destination is shared
+/// with: other tenants, and whatever else manages cluster-scoped objects there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterWrite {
+    Go,
+    /// Cluster-scoped, existing on the destination and not written by stork-rs: someone else's object
+    /// (a CRD an operator installed, a ClusterRoleBinding with subjects of its own). Never overwritten.
+    LeaveAlone,
+    /// Cluster-scoped, and the migration may not write such objects: only Migrations in the admin
+    /// namespace may (a tenant's Migration brings only the volumes bound to its own claims).
+    NeedsAdmin,
+}
+
+/// The rule for `key`: `copy_written_by_us` is `None` when the object is missing on the destination,
+/// else whether stork-rs wrote it; `admin` whether the migration may write cluster-scoped objects.
+/// Namespaces are the migration's own and are created (never updated) by their own rule.
+pub fn cluster_write(key: &TypeKey, copy_written_by_us: Option<bool>, admin: bool) -> ClusterWrite {
+    if key.namespaced || key.is("", "Namespace") {
+        return ClusterWrite::Go;
+    }
+    if copy_written_by_us == Some(false) {
+        return ClusterWrite::LeaveAlone;
+    }
+    if !admin && !key.is("", "PersistentVolume") {
+        return ClusterWrite::NeedsAdmin;
+    }
+    ClusterWrite::Go
+}
+
 /// Order of application: namespaces and CRDs go first (see the engine); then cluster-scoped
 /// dependencies, then what others refer to, then everything else.
 pub fn apply_tier(key: &TypeKey) -> u8 {
@@ -148,6 +196,52 @@ pub fn apply_tier(key: &TypeKey) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn purge_takes_only_the_pairs_own_copies_that_it_created() {
+        let record = |annotations: Value| {
+            let meta = json!({"uid": "u", "annotations": annotations, "managedFields": [{"manager": "stork-rs"}]});
+            CopyRecord::from_metadata(&meta, "stork-rs", false)
+        };
+        let ours = record(json!({"stork.libopenstorage.org/migrated": "true", "stork-rs.io/writer": "src/shop/pair"}));
+        assert!(super::may_purge(&ours, "src/shop/pair"));
+        assert!(!super::may_purge(&ours, "other-src/shop/pair"), "another source cluster's pair");
+        assert!(!super::may_purge(&ours, ""), "a run without a writer purges nothing");
+        let adopted =
+            record(json!({"stork.libopenstorage.org/migrated": "true", "stork-rs.io/writer": "src/shop/pair",
+                                    "stork-rs.io/adopted": "true"}));
+        assert!(!super::may_purge(&adopted, "src/shop/pair"), "it existed before stork-rs wrote it");
+        let unmarked = record(json!({"stork.libopenstorage.org/migrated": "true"}));
+        assert!(!super::may_purge(&unmarked, "src/shop/pair"), "written before writers were marked");
+        assert!(unmarked.written_by_us && !unmarked.adopted());
+        let foreign = record(json!({}));
+        assert!(foreign.adopted(), "about to be written for the first time");
+    }
+
+    #[test]
+    fn cluster_scoped_objects_of_others_are_left_alone_and_tenants_write_only_their_volumes() {
+        use super::{ClusterWrite as W, cluster_write};
+        let key = |group: &str, kind: &str, namespaced: bool| TypeKey {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: format!("{}s", kind.to_lowercase()),
+            namespaced,
+        };
+        let crb = key("rbac.authorization.k8s.io", "ClusterRoleBinding", false);
+        let pv = key("", "PersistentVolume", false);
+        let cm = key("", "ConfigMap", true);
+        assert_eq!(cluster_write(&cm, Some(false), false), W::Go, "namespaced objects are adopted as before");
+        assert_eq!(cluster_write(&key("", "Namespace", false), None, false), W::Go);
+        assert_eq!(cluster_write(&crb, Some(false), true), W::LeaveAlone, "someone else's, even for admins");
+        assert_eq!(cluster_write(&crb, Some(true), true), W::Go);
+        assert_eq!(cluster_write(&crb, None, true), W::Go);
+        assert_eq!(cluster_write(&crb, None, false), W::NeedsAdmin);
+        assert_eq!(cluster_write(&crb, Some(true), false), W::NeedsAdmin);
+        assert_eq!(cluster_write(&crb, Some(false), false), W::LeaveAlone, "no write, so no rights needed");
+        assert_eq!(cluster_write(&pv, None, false), W::Go, "a tenant's own bound volumes");
+        assert_eq!(cluster_write(&pv, Some(false), true), W::LeaveAlone);
+    }
+
     use super::*;
     use crate::core::hash::content_hash;
     use serde_json::json;

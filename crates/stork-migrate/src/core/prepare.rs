@@ -74,8 +74,15 @@ fn strip_metadata(root: &mut Map<String, Value>) {
     if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
         annotations.retain(|k, _| !CLUSTER_ANNOTATIONS.contains(&k.as_str()));
         // Bookkeeping from an earlier migration of this object (it may itself be a migrated copy).
-        for k in [ann::MIGRATED, ann::MIGRATION_NAME, ann::MIGRATION_NAMESPACE, ann::MIGRATION_TIME, ann::RESOURCE_HASH]
-        {
+        for k in [
+            ann::MIGRATED,
+            ann::MIGRATION_NAME,
+            ann::MIGRATION_NAMESPACE,
+            ann::MIGRATION_TIME,
+            ann::RESOURCE_HASH,
+            ann::WRITER,
+            ann::ADOPTED,
+        ] {
             annotations.remove(k);
         }
     }
@@ -273,17 +280,35 @@ impl<'a> Preparer<'a> {
     }
 }
 
-/// Adds Stork's bookkeeping annotations to a prepared object.
-pub fn annotate(obj: &mut Value, migration_name: &str, migration_namespace: &str, hash: &str, time: &str) {
+/// The bookkeeping annotations of one write.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamps<'a> {
+    pub migration_name: &'a str,
+    pub migration_namespace: &'a str,
+    pub hash: &'a str,
+    pub time: &'a str,
+    /// See [`ann::WRITER`].
+    pub writer: &'a str,
+    /// The object existed on the destination before stork-rs first wrote it (see [`ann::ADOPTED`]).
+    pub adopted: bool,
+}
+
+/// Adds Stork's bookkeeping annotations, and stork-rs's writer (and adoption) marks, to a prepared
+/// object.
+pub fn annotate(obj: &mut Value, stamps: &Stamps<'_>) {
     let Some(root) = obj.as_object_mut() else { return };
     for (k, v) in [
         (ann::MIGRATED, "true"),
-        (ann::MIGRATION_NAME, migration_name),
-        (ann::MIGRATION_NAMESPACE, migration_namespace),
-        (ann::MIGRATION_TIME, time),
-        (ann::RESOURCE_HASH, hash),
+        (ann::MIGRATION_NAME, stamps.migration_name),
+        (ann::MIGRATION_NAMESPACE, stamps.migration_namespace),
+        (ann::MIGRATION_TIME, stamps.time),
+        (ann::RESOURCE_HASH, stamps.hash),
+        (ann::WRITER, stamps.writer),
     ] {
         set(root, &["metadata", "annotations", k], json!(v));
+    }
+    if stamps.adopted {
+        set(root, &["metadata", "annotations", ann::ADOPTED], json!("true"));
     }
 }
 

@@ -25,6 +25,12 @@ pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
         EntryResult::Unchanged => {
             (MigrationStatusType::Successful, "Resource unchanged on the destination".to_string())
         }
+        EntryResult::Kept => (
+            MigrationStatusType::Successful,
+            "Resource left as it is: it exists on the destination and was not written by stork-rs (cluster-scoped \
+             objects are only updated where a migration wrote them)"
+                .to_string(),
+        ),
         EntryResult::Failed(reason) => (MigrationStatusType::Failed, stork_kube::bounded(reason, MAX_REASON)),
         EntryResult::Purged => {
             (MigrationStatusType::Purged, "Resource deleted: it is no longer on the source".to_string())
@@ -56,7 +62,7 @@ pub fn resource_info(entry: &Entry) -> MigrationResourceInfo {
 pub fn bounded(entries: &[Entry]) -> (Vec<MigrationResourceInfo>, bool) {
     let rank = |entry: &Entry| match entry.result {
         EntryResult::Failed(_) => 0,
-        EntryResult::Created | EntryResult::Updated | EntryResult::Purged => 1,
+        EntryResult::Created | EntryResult::Updated | EntryResult::Purged | EntryResult::Kept => 1,
         EntryResult::Unchanged => 2,
     };
     let mut ranked: Vec<&Entry> = entries.iter().collect();

@@ -75,15 +75,17 @@ pub fn check_admin_pair(namespace: &str, admin_namespace: &str, admin_pair: &str
     Ok(())
 }
 
-/// Leaves out system namespaces a selector picked (they are never migrated by accident), and refuses
+/// Leaves out system namespaces — [`SYSTEM_NAMESPACES`] and the controller's own, where its leader Lease
+/// and service account live — that a selector picked (they are never migrated by accident), and refuses
 /// one named explicitly outside the admin namespace.
 pub fn restrict_system_namespaces(
     namespace: &str,
     admin_namespace: &str,
+    controller_namespace: &str,
     named: &[String],
     resolved: &mut BTreeSet<String>,
 ) -> Result<(), String> {
-    for system in SYSTEM_NAMESPACES {
+    for system in SYSTEM_NAMESPACES.into_iter().chain([controller_namespace]) {
         if !resolved.contains(system) {
             continue;
         }
@@ -226,13 +228,22 @@ mod tests {
 
         let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
         let mut picked = set(&["shop", "kube-system", "kube-public"]);
-        assert_eq!(restrict_system_namespaces("kube-system", "kube-system", &[], &mut picked), Ok(()));
+        let restrict = |namespace, named: &[String], resolved: &mut BTreeSet<String>| {
+            restrict_system_namespaces(namespace, "kube-system", "stork-system", named, resolved)
+        };
+        assert_eq!(restrict("kube-system", &[], &mut picked), Ok(()));
         assert_eq!(picked, set(&["shop"]), "a selector never picks a system namespace");
+        let mut picked = set(&["shop", "stork-system"]);
+        assert_eq!(restrict("shop", &[], &mut picked), Ok(()));
+        assert_eq!(picked, set(&["shop"]), "nor the controller's own");
         let mut named = set(&["kube-public"]);
         let explicit = ["kube-public".to_string()];
-        assert_eq!(restrict_system_namespaces("kube-system", "kube-system", &explicit, &mut named), Ok(()));
+        assert_eq!(restrict("kube-system", &explicit, &mut named), Ok(()));
         assert_eq!(named, set(&["kube-public"]));
-        assert!(restrict_system_namespaces("kube-public", "kube-system", &explicit, &mut named).is_err());
+        assert!(restrict("kube-public", &explicit, &mut named).is_err());
+        let mut own = set(&["stork-system"]);
+        let err = restrict("shop", &["stork-system".to_string()], &mut own).unwrap_err();
+        assert!(err.contains("namespace stork-system is a system namespace"), "{err}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ impl Run<'_> {
         }
         outcome.counts.skipped += skipped;
 
+        self.clusters.fence.check()?;
         let mut unverifiable =
             Unverifiable { namespaces: namespaces.iter().map(|p| p.id.name.clone()).collect(), ..Default::default() };
         let namespace_ar = ApiResource::erase::<Namespace>(&());
@@ -56,6 +57,7 @@ impl Run<'_> {
         }
         self.check_abort()?;
 
+        self.clusters.fence.check()?;
         let crd_ar = ApiResource::erase::<CustomResourceDefinition>(&());
         let crd_bodies: Vec<Value> =
             crds.iter().filter_map(|p| p.body.as_deref()).filter_map(|b| serde_json::from_slice(b).ok()).collect();
@@ -84,6 +86,7 @@ impl Run<'_> {
             tiers.entry(apply_tier(&plan.key)).or_default().push(plan);
         }
         for (_, plans) in tiers {
+            self.clusters.fence.check()?;
             for entry in self.write_types(plans, &served, &unverifiable).await {
                 outcome.record(entry);
             }
@@ -92,6 +95,7 @@ impl Run<'_> {
         lap.mark(outcome, if self.job.mode == Mode::Apply { "apply" } else { "plan-writes" });
 
         if self.job.spec.purge_deleted_resources == Some(true) && !purges.is_empty() {
+            self.clusters.fence.check()?;
             for entry in self.purge(purges, &served).await {
                 outcome.record(entry);
             }
@@ -195,7 +199,7 @@ impl Run<'_> {
             let ready = Ready {
                 id,
                 create: planned.create,
-                body: self.body(&prepared),
+                body: self.body(&prepared, planned.adopted),
                 transformed: prepared.summary.transformed,
                 why: planned.why,
             };

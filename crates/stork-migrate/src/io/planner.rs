@@ -20,7 +20,9 @@ use super::run::{Planned, Run};
 use crate::cache::Preparation;
 use crate::core::hash::ContentHash;
 use crate::core::model::{Entry, EntryResult, ObjectId, TypeKey, UpdateReason};
-use crate::core::plan::{CopyRecord, Decision, SourceState, decide, decide_on_objects};
+use crate::core::plan::{
+    ClusterWrite, CopyRecord, Decision, SourceState, cluster_write, decide, decide_on_objects, may_purge,
+};
 use crate::core::prepare::{Prepared, crd_copy, namespace_copy};
 use crate::core::select::{
     ClusterNeeds, crd_name, dependency_order, is_dependency_type, is_read_whole, list_scopes, select_cluster_object,
@@ -64,6 +66,8 @@ struct Surveyed {
     skipped: u64,
     /// Objects of the type being migrated (a custom type's CRD comes along when there are any).
     migrated: usize,
+    /// Cluster-scoped objects this migration would write but may not (see `cluster_write`).
+    needs_admin: Vec<String>,
 }
 
 impl Surveyed {
@@ -74,6 +78,7 @@ impl Surveyed {
             needs: ClusterNeeds::default(),
             skipped: 0,
             migrated: 0,
+            needs_admin: Vec::new(),
         }
     }
 }
@@ -153,13 +158,18 @@ impl Run<'_> {
         }
         let (crds, dependencies) =
             tokio::join!(self.plan_crds(custom), self.plan_dependencies(dependencies, needs, served));
-        let (crds, crd_entries) = crds?;
+        let (crds, crd_entries, mut needs_admin) = crds?;
         plan.crds = crds;
         plan.entries.extend(crd_entries);
         for surveyed in dependencies? {
+            needs_admin.extend(surveyed.needs_admin);
             plan.entries.extend(surveyed.entries);
             plan.skipped += surveyed.skipped;
             plan.types.push(surveyed.plan);
+        }
+        if !needs_admin.is_empty() {
+            // Before any write: a tenant's Migration either fits its rights or changes nothing.
+            return Err(EngineError::Invalid(needs_admin_message(&self.job.namespace, &needs_admin)));
         }
         lap(&mut phases, "plan-cluster");
         plan.phases = phases;
@@ -193,6 +203,7 @@ impl Run<'_> {
                         body: Some(body),
                         transformed: Default::default(),
                         why: None,
+                        adopted: false,
                     }))
                 }
             })
@@ -204,7 +215,7 @@ impl Run<'_> {
 
     /// The CRDs named `names` that exist on the source (other names are built-in types): written when
     /// missing or different on the destination.
-    async fn plan_crds(&self, names: Vec<String>) -> Result<(Vec<Planned>, Vec<Entry>), EngineError> {
+    async fn plan_crds(&self, names: Vec<String>) -> Result<(Vec<Planned>, Vec<Entry>, Vec<String>), EngineError> {
         let ar = ApiResource::erase::<CustomResourceDefinition>(&());
         let key = Arc::new(TypeKey::crd());
         let (source, destination) = (&self.clusters.source, &self.clusters.cluster_destination);
@@ -221,13 +232,30 @@ impl Run<'_> {
             .buffer_unordered(read::CONCURRENT_READS)
             .try_collect()
             .await?;
-        let (mut writes, mut entries) = (Vec::new(), Vec::new());
+        let (mut writes, mut entries, mut needs_admin) = (Vec::new(), Vec::new(), Vec::new());
         for CrdPair { id, copy, hash, existing } in found.into_iter().flatten() {
             let current = existing.as_ref().and_then(|e| e["metadata"]["annotations"][RESOURCE_HASH].as_str())
                 == Some(hash.to_hex().as_str());
             if current && !self.job.full {
                 entries.push(self.settled(id, EntryResult::Unchanged, Default::default(), None));
                 continue;
+            }
+            // A CRD copy carries no migrated mark: stork-rs's field manager on it says who wrote it.
+            let ours = existing.as_ref().map(|e| {
+                e["metadata"]["managedFields"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|f| f["manager"] == FIELD_MANAGER))
+            });
+            match cluster_write(&id.key, ours, self.job.admin) {
+                ClusterWrite::Go => {}
+                ClusterWrite::LeaveAlone => {
+                    entries.push(self.settled(id, EntryResult::Kept, Default::default(), None));
+                    continue;
+                }
+                ClusterWrite::NeedsAdmin => {
+                    needs_admin.push(id.to_string());
+                    continue;
+                }
             }
             let body = serde_json::to_vec(&copy).unwrap_or_default();
             let why = existing.is_some().then_some(if self.job.full {
@@ -241,9 +269,10 @@ impl Run<'_> {
                 body: Some(body),
                 transformed: Default::default(),
                 why,
+                adopted: false,
             });
         }
-        Ok((writes, entries))
+        Ok((writes, entries, needs_admin))
     }
 
     /// One namespaced type: its copies on the destination, then its objects on the source. `fresh`
@@ -298,7 +327,7 @@ impl Run<'_> {
         self.resolve_pending(&mut out, pending, &records, served).await?;
         out.plan.purge = records
             .iter()
-            .filter(|(id, record)| record.written_by_us && !present.contains(*id))
+            .filter(|(id, record)| !present.contains(*id) && may_purge(record, &self.job.writer))
             .map(|(id, _)| id.clone())
             .collect();
         Ok(out)
@@ -416,14 +445,29 @@ impl Run<'_> {
         record: Option<&CopyRecord>,
     ) {
         let transformed = summary.map(|s| s.transformed).unwrap_or_default();
+        if matches!(decision, Decision::Create | Decision::Update(_)) {
+            match cluster_write(&id.key, record.map(|r| r.written_by_us), self.job.admin) {
+                ClusterWrite::Go => {}
+                ClusterWrite::LeaveAlone => {
+                    out.entries.push(self.settled(id, EntryResult::Kept, transformed, None));
+                    return;
+                }
+                ClusterWrite::NeedsAdmin => {
+                    out.needs_admin.push(id.to_string());
+                    return;
+                }
+            }
+        }
         match decision {
             Decision::Create | Decision::Update(_) => {
-                let body = prepared.as_ref().and_then(|p| self.retained_body(p));
+                let create = decision == Decision::Create;
+                let adopted = !create && record.is_some_and(CopyRecord::adopted);
+                let body = prepared.as_ref().and_then(|p| self.retained_body(p, adopted));
                 let why = match decision {
                     Decision::Update(reason) => Some(reason),
                     _ => None,
                 };
-                out.plan.writes.push(Planned { id, create: decision == Decision::Create, body, transformed, why });
+                out.plan.writes.push(Planned { id, create, body, transformed, why, adopted });
             }
             Decision::Unchanged => {
                 // Decided from the kept sets or the values: remember the copy as clean.
@@ -575,4 +619,18 @@ impl Run<'_> {
         }
         Ok(out)
     }
+}
+
+/// Why a Migration outside the admin namespace cannot run: the cluster-scoped objects it would write.
+fn needs_admin_message(namespace: &str, objects: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut shown = objects.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if objects.len() > SHOWN {
+        shown.push_str(&format!(" and {} more", objects.len() - SHOWN));
+    }
+    format!(
+        "this Migration would write cluster-scoped objects on the destination, which only Migrations in the admin \
+         namespace may: {shown}; create them on the destination first, exclude their types with \
+         spec.excludeResourceTypes, or run the Migration from the admin namespace (not {namespace})"
+    )
 }

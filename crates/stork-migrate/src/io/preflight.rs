@@ -34,13 +34,23 @@ pub struct Switch {
     pub scale_up: Vec<Change>,
 }
 
-/// What switching `namespaces` from `from` to `to` would do, the last mile migrating as `template` does
+/// How the last-mile Migration would run: as the schedule's template says, from the schedule's
+/// namespace (where its ResourceTransformation is read), with admin rights or not.
+#[derive(Debug, Clone, Copy)]
+pub struct LastMile<'a> {
+    pub template: &'a MigrationSpec,
+    pub namespace: &'a str,
+    /// The schedule is in the admin namespace: its Migrations may write cluster-scoped objects.
+    pub admin: bool,
+}
+
+/// What switching `namespaces` from `from` to `to` would do, the last mile migrating as `mile` says
 /// and `from_schedule` (the schedule that migrates `from` → `to`, as `from` holds it) telling how recent
 /// the copy is. `from` is `Err` with why when it is out of reach (a failover in a disaster).
 pub async fn switch(
     from: Result<&Cluster, String>,
     to: &Cluster,
-    template: &MigrationSpec,
+    mile: LastMile<'_>,
     from_schedule: Option<&MigrationSchedule>,
     namespaces: &BTreeSet<String>,
     now: Timestamp,
@@ -65,7 +75,7 @@ pub async fn switch(
                 survey(from, namespaces, Direction::Deactivate, Whose::Originals, Some(&identities(&up))).await?;
             recovery_point(from_schedule, now, &mut out);
             missing_storage_classes(from, to, namespaces, &mut out).await?;
-            let last_mile = last_mile(from, to, template, namespaces).await?;
+            let last_mile = last_mile(from, to, mile, namespaces).await?;
             let drifted: Vec<String> = last_mile
                 .entries
                 .iter()
@@ -101,20 +111,20 @@ pub async fn switch(
 async fn last_mile(
     source: &Cluster,
     destination: &Cluster,
-    template: &MigrationSpec,
+    mile: LastMile<'_>,
     namespaces: &BTreeSet<String>,
 ) -> Result<Outcome, EngineError> {
-    let mut spec = template.clone();
+    let mut spec = mile.template.clone();
     spec.namespaces = namespaces.iter().cloned().collect();
     spec.namespace_selectors.clear();
     spec.start_applications = Some(false);
     let transforms = match spec.transform_specs.first() {
-        Some(name) => super::source::load_rules(source, name, namespaces).await?,
+        Some(name) => super::source::load_rules(source, mile.namespace, name, namespaces).await?,
         None => Default::default(),
     };
     let job = Job {
         name: "preflight".into(),
-        namespace: String::new(),
+        namespace: mile.namespace.to_string(),
         spec: spec.clone(),
         namespaces: namespaces.clone(),
         cluster_namespaces: 0,
@@ -124,12 +134,15 @@ async fn last_mile(
         transforms,
         transform_name: spec.transform_specs.first().cloned().unwrap_or_default(),
         mode: Mode::DryRun,
+        admin: mile.admin,
+        writer: crate::job::writer(&super::source::cluster_id(source).await?, mile.namespace, &spec.cluster_pair),
     };
     let clusters = Clusters {
         source: source.clone(),
         destination: destination.clone(),
         cluster_destination: destination.clone(),
         destination_id: 0,
+        fence: Default::default(),
     };
     crate::io::run(&clusters, &job, &Memory::default(), &Progress::default()).await
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::destination::Served;
 use crate::core::model::{Entry, EntryResult, ObjectId, Outcome, Progress, TypeKey, UpdateReason};
 use crate::core::plan::{Baseline, Summary};
-use crate::core::prepare::{Prepared, Preparer, annotate};
+use crate::core::prepare::{Prepared, Preparer, Stamps, annotate};
 use crate::core::select;
 use crate::error::EngineError;
 use crate::job::{Clusters, Job, Memory, Mode};
@@ -96,6 +96,8 @@ pub(super) struct Planned {
     pub transformed: crate::core::plan::Transformed,
     /// Why an update (`None` for a create).
     pub why: Option<UpdateReason>,
+    /// The copy existed before stork-rs first wrote it: marked so, and never purged.
+    pub adopted: bool,
 }
 
 impl<'a> Run<'a> {
@@ -134,20 +136,30 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The bytes to write for a prepared object: with this run's bookkeeping annotations.
-    pub fn body(&self, prepared: &Prepared) -> Vec<u8> {
+    /// The bytes to write for a prepared object: with this run's bookkeeping annotations; `adopted`
+    /// when the copy existed before stork-rs first wrote it.
+    pub fn body(&self, prepared: &Prepared, adopted: bool) -> Vec<u8> {
         let mut desired = prepared.desired.clone();
-        self.annotate(&mut desired, &prepared.summary);
+        self.annotate(&mut desired, &prepared.summary, adopted);
         serde_json::to_vec(&desired).unwrap_or_default()
     }
 
-    pub fn annotate(&self, desired: &mut Value, summary: &Summary) {
-        annotate(desired, &self.job.name, &self.job.namespace, &summary.hash.to_hex(), &self.job.time);
+    pub fn annotate(&self, desired: &mut Value, summary: &Summary, adopted: bool) {
+        let hash = summary.hash.to_hex();
+        let stamps = Stamps {
+            migration_name: &self.job.name,
+            migration_namespace: &self.job.namespace,
+            hash: &hash,
+            time: &self.job.time,
+            writer: &self.job.writer,
+            adopted,
+        };
+        annotate(desired, &stamps);
     }
 
     /// The body to keep from planning, while the budget lasts.
-    pub fn retained_body(&self, prepared: &Prepared) -> Option<Vec<u8>> {
-        let body = self.body(prepared);
+    pub fn retained_body(&self, prepared: &Prepared, adopted: bool) -> Option<Vec<u8>> {
+        let body = self.body(prepared, adopted);
         let left = self.retained.load(Ordering::Relaxed);
         if body.len() > left {
             return None;

@@ -49,29 +49,40 @@ pub async fn resolve_namespaces(source: &Cluster, spec: &MigrationSpec) -> Resul
     Ok(Resolved { namespaces: out, cluster_namespaces: existing.len() })
 }
 
-/// The rules of ResourceTransformation `name`, which must exist in every migrated namespace (as in
-/// Stork) and have been checked Ready by the controller for its current spec.
+/// What identifies the source cluster in writer marks: the UID of its `kube-system` namespace, which
+/// every cluster has and which never changes while the cluster lives.
+pub async fn cluster_id(source: &Cluster) -> Result<String, EngineError> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(source.client().clone());
+    let namespace = source.within("reading namespace kube-system".to_string(), api.get_opt("kube-system")).await?;
+    namespace
+        .and_then(|ns| ns.metadata.uid)
+        .ok_or_else(|| EngineError::Invalid("the source cluster has no kube-system namespace to identify it by".into()))
+}
+
+/// The rules of ResourceTransformation `name` in `home` (the Migration's namespace), applied to every
+/// migrated namespace; it must have been checked Ready by the controller for its current spec. (Stork
+/// reads one from each migrated namespace; for a tenant's Migration, which migrates only its own
+/// namespace, that is the same.)
 pub async fn load_rules(
     source: &Cluster,
+    home: &str,
     name: &str,
     namespaces: &BTreeSet<String>,
 ) -> Result<HashMap<String, Vec<TransformSpec>>, EngineError> {
-    let mut out = HashMap::new();
-    for ns in namespaces {
-        let api: Api<ResourceTransformation> = Api::namespaced(source.client().clone(), ns);
-        let what = || format!("reading ResourceTransformation {ns}/{name}");
-        let Some(rt) = source.within(what(), api.get_opt(name)).await? else {
-            return Err(EngineError::Invalid(format!(
-                "ResourceTransformation {name} not found in namespace {ns} (spec.transformSpecs)"
-            )));
-        };
-        usable(&rt)?;
-        let specs = rt.spec.specs.transform_specs;
-        rules::validate(&specs)
-            .map_err(|e| EngineError::Invalid(format!("ResourceTransformation {ns}/{name}: {e}")))?;
-        out.insert(ns.clone(), specs);
-    }
-    Ok(out)
+    // From the Migration's own namespace only: a tenant must not be able to shape, with a transformation
+    // of the same name in its namespace, what an admin's Migration writes with admin credentials.
+    let api: Api<ResourceTransformation> = Api::namespaced(source.client().clone(), home);
+    let what = format!("reading ResourceTransformation {home}/{name}");
+    let Some(rt) = source.within(what, api.get_opt(name)).await? else {
+        return Err(EngineError::Invalid(format!(
+            "ResourceTransformation {name} not found in namespace {home} (spec.transformSpecs names a \
+             ResourceTransformation in the Migration's own namespace)"
+        )));
+    };
+    usable(&rt)?;
+    let specs = rt.spec.specs.transform_specs;
+    rules::validate(&specs).map_err(|e| EngineError::Invalid(format!("ResourceTransformation {home}/{name}: {e}")))?;
+    Ok(namespaces.iter().map(|ns| (ns.clone(), specs.clone())).collect())
 }
 
 /// A transformation is used only once checked Ready for its current spec: Failed is final (Stork's

@@ -121,6 +121,27 @@ pub fn retain(policy: &SchedulePolicyItem, kind: SchedulePolicyType) -> usize {
     set.filter(|r| *r > 0).map_or(default, |r| usize::try_from(r).unwrap_or(default))
 }
 
+/// The longest a healthy schedule on `policy` waits between two Migrations: the shortest period among
+/// the types it sets (a month counts 31 days, so that an alert on "older than K periods" never fires
+/// early). `None` for a policy that sets no type. Alerts on the recovery point compare against it.
+pub fn period(policy: &SchedulePolicyItem) -> Option<std::time::Duration> {
+    const DAY: u64 = 24 * 60 * 60;
+    kinds(policy)
+        .into_iter()
+        .map(|kind| match kind {
+            SchedulePolicyType::Interval => {
+                let minutes = policy.interval.as_ref().map_or(0, |p| p.interval_minutes);
+                u64::try_from(minutes).unwrap_or(0).saturating_mul(60)
+            }
+            SchedulePolicyType::Daily => DAY,
+            SchedulePolicyType::Weekly => 7 * DAY,
+            SchedulePolicyType::Monthly => 31 * DAY,
+        })
+        .filter(|seconds| *seconds > 0)
+        .min()
+        .map(std::time::Duration::from_secs)
+}
+
 /// The policy types a policy sets, in the order they are evaluated.
 pub fn kinds(policy: &SchedulePolicyItem) -> Vec<SchedulePolicyType> {
     let mut out = Vec::new();
@@ -192,6 +213,27 @@ pub fn default_policy(name: &str) -> Option<SchedulePolicyItem> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_period_is_the_shortest_of_the_types_set() {
+        use std::time::Duration;
+        let interval = |minutes| Some(IntervalPolicy { interval_minutes: minutes, ..Default::default() });
+        let daily = Some(DailyPolicy { time: "10:00PM".into(), ..Default::default() });
+        assert_eq!(super::period(&SchedulePolicyItem::default()), None);
+        assert_eq!(
+            super::period(&SchedulePolicyItem { interval: interval(15), daily: daily.clone(), ..Default::default() }),
+            Some(Duration::from_secs(900))
+        );
+        assert_eq!(
+            super::period(&SchedulePolicyItem { daily, ..Default::default() }),
+            Some(Duration::from_secs(86_400))
+        );
+        let monthly = Some(MonthlyPolicy { date: 1, time: "1:00AM".into(), ..Default::default() });
+        assert_eq!(
+            super::period(&SchedulePolicyItem { interval: interval(0), monthly, ..Default::default() }),
+            Some(Duration::from_secs(31 * 86_400))
+        );
+    }
+
     use super::*;
 
     #[test]
