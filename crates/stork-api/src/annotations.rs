@@ -46,3 +46,6 @@ pub const WRITER: &str = "stork-rs.io/writer";
 /// stork-rs extension, `"true"` on an object that existed on the destination before stork-rs first
 /// wrote it: never purged, since deleting it would delete something stork-rs did not create.
 pub const ADOPTED: &str = "stork-rs.io/adopted";
+/// stork-rs extension, `"true"` on a ClusterPair: its destination may be a plain `http://` server (the
+/// pair's credentials then cross the network unencrypted). Refused without it.
+pub const ALLOW_PLAIN_HTTP: &str = "stork-rs.io/allow-plain-http";

@@ -122,6 +122,9 @@ pub const CONDITION_SCHEDULER_READY: &str = "SchedulerReady";
 pub const CONDITION_STORAGE_READY: &str = "StorageReady";
 /// stork-rs condition: `False` when `spec.options` holds a value stork-rs does not know (a typo of a mode).
 pub const CONDITION_OPTIONS_VALID: &str = "OptionsValid";
+/// stork-rs condition: `False` when the destination's certificate is not verified
+/// (`insecure-skip-tls-verify`); the pair stays usable, with a warning.
+pub const CONDITION_TLS_VERIFIED: &str = "TLSVerified";
 
 impl ClusterPairSpec {
     /// True when the options ask the storage driver to pair (see [`STORAGE_PAIRING_OPTIONS`]).

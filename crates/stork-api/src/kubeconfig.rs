@@ -69,8 +69,19 @@ pub struct KubeCluster {
     pub extensions: Option<BTreeMap<String, Value>>,
 }
 
+/// Impersonation fields: their name in a kubeconfig file, and in the map form (client-go's internal
+/// `AuthInfo` JSON tags, which Stork stores). Renamed both ways, never dropped.
+pub const IMPERSONATION_FIELDS: [(&str, &str); 4] = [
+    ("as", "act-as"),
+    ("as-uid", "act-as-uid"),
+    ("as-groups", "act-as-groups"),
+    ("as-user-extra", "act-as-user-extra"),
+];
+
 /// Credentials for one user.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+// `Debug` is written by hand below: it redacts the secrets (token, password, client key), so that no
+// log line can carry them.
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, JsonSchema)]
 pub struct KubeUser {
     #[serde(rename = "LocationOfOrigin", default, skip_serializing_if = "Option::is_none")]
     pub location_of_origin: Option<String>,
@@ -111,6 +122,43 @@ pub struct KubeUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "map_of_preserved_objects")]
     pub extensions: Option<BTreeMap<String, Value>>,
+}
+
+impl std::fmt::Debug for KubeUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "<redacted>");
+        f.debug_struct("KubeUser")
+            .field("client_certificate_data", &self.client_certificate_data.as_ref().map(|_| "<present>"))
+            .field("client_key_data", &redacted(&self.client_key_data))
+            .field("token", &redacted(&self.token))
+            .field("username", &self.username)
+            .field("password", &redacted(&self.password))
+            .field("act_as", &self.act_as)
+            .field("act_as_uid", &self.act_as_uid)
+            .field("act_as_groups", &self.act_as_groups)
+            .field("exec", &self.exec.as_ref().map(|_| "<present>"))
+            .field("auth_provider", &self.auth_provider.as_ref().map(|_| "<present>"))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let user = super::KubeUser {
+            token: Some("tok-3f9a".into()),
+            password: Some("pw-77".into()),
+            client_key_data: Some("a2V5LWRhdGE=".into()),
+            username: Some("admin".into()),
+            ..Default::default()
+        };
+        let text = format!("{user:?} {:#?}", Some(&user));
+        for secret in ["tok-3f9a", "pw-77", "a2V5LWRhdGE="] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("admin") && text.contains("<redacted>"), "{text}");
+    }
 }
 
 /// A (cluster, user, namespace) triple.

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use stork_api::PairKubeconfig;
 use stork_kube::PairConfigError;
-use stork_kube::pair_config::{RemoteTimeouts, client_config_for_pair};
+use stork_kube::pair_config::{PairPolicy, RemoteTimeouts, client_config_for_pair};
 
 /// What a cached client was built from.
 #[derive(Clone)]
@@ -15,7 +15,7 @@ pub struct RemoteClient {
     pub client: kube::Client,
     /// `https://host:port` of the destination, for messages.
     pub server: String,
-    /// User of the current context, for messages.
+    /// User of the current context, quoted, and whom it acts as: for messages.
     pub user: String,
 }
 
@@ -25,24 +25,29 @@ pub struct RemoteClients {
 }
 
 impl RemoteClients {
-    /// The client for pair `namespace/name`, built from `config` if it is new or changed.
-    pub async fn get(
-        &self,
-        namespace: &str,
-        name: &str,
-        config: &PairKubeconfig,
-    ) -> Result<RemoteClient, PairConfigError> {
+    /// The client for ClusterPair `pair`, built from its `spec.config` (and what its annotations allow)
+    /// if it is new or changed.
+    pub async fn get(&self, pair: &stork_api::ClusterPair) -> Result<RemoteClient, PairConfigError> {
+        let namespace = pair.metadata.namespace.as_deref().unwrap_or_default();
+        let name = pair.metadata.name.as_deref().unwrap_or_default();
+        let config = &pair.spec.config;
+        let policy = PairPolicy::of(pair.metadata.annotations.as_ref().unwrap_or(&Default::default()));
         let key = (namespace.to_string(), name.to_string());
-        let fingerprint = fingerprint(config);
+        let fingerprint = fingerprint(config, policy);
         if let Some((cached_fp, client)) = self.lock().get(&key)
             && *cached_fp == fingerprint
         {
             return Ok(client.clone());
         }
-        let kube_config = client_config_for_pair(config, RemoteTimeouts::default()).await?;
+        let kube_config = client_config_for_pair(config, policy, RemoteTimeouts::default()).await?;
         let server = kube_config.cluster_url.to_string();
         let client = kube::Client::try_from(kube_config).map_err(|e| PairConfigError::Unusable(e.to_string()))?;
-        let user = config.contexts.get(&config.current_context).map(|c| c.user.clone()).unwrap_or_default();
+        let name = config.contexts.get(&config.current_context).map(|c| c.user.clone()).unwrap_or_default();
+        // Messages name the identity the destination sees.
+        let user = match config.users.get(&name).and_then(|u| u.act_as.as_deref()) {
+            Some(acting) => format!("{name:?} (acting as {acting:?})"),
+            None => format!("{name:?}"),
+        };
         let remote = RemoteClient { client, server: server.trim_end_matches('/').to_string(), user };
         self.lock().insert(key, (fingerprint, remote.clone()));
         Ok(remote)
@@ -58,8 +63,9 @@ impl RemoteClients {
     }
 }
 
-fn fingerprint(config: &PairKubeconfig) -> u64 {
+fn fingerprint(config: &PairKubeconfig, policy: PairPolicy) -> u64 {
     let mut hasher = DefaultHasher::new();
     serde_json::to_string(config).unwrap_or_default().hash(&mut hasher);
+    policy.allow_plain_http.hash(&mut hasher);
     hasher.finish()
 }

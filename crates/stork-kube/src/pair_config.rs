@@ -45,8 +45,27 @@ pub enum PairConfigError {
     NotPem { field: String },
     #[error("spec.config.users.{user} has {present} but not {missing}: a client certificate needs both")]
     HalfClientCert { user: String, present: &'static str, missing: &'static str },
+    #[error(
+        "spec.config.clusters.{cluster}.server {server:?} is plain http://: the pair's credentials would cross the \
+         network unencrypted; use https://, or annotate the ClusterPair with stork-rs.io/allow-plain-http=true to accept that"
+    )]
+    PlainHttp { cluster: String, server: String },
     #[error("spec.config cannot be used as a kubeconfig: {0}")]
     Unusable(String),
+}
+
+/// What a pair's owner allowed beyond the defaults, from the ClusterPair's annotations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairPolicy {
+    /// See `stork_api::annotations::ALLOW_PLAIN_HTTP`.
+    pub allow_plain_http: bool,
+}
+
+impl PairPolicy {
+    pub fn of(annotations: &std::collections::BTreeMap<String, String>) -> Self {
+        let allowed = annotations.get(stork_api::annotations::ALLOW_PLAIN_HTTP).is_some_and(|v| v == "true");
+        Self { allow_plain_http: allowed }
+    }
 }
 
 fn known_list(names: &[String]) -> String {
@@ -69,9 +88,10 @@ impl Default for RemoteTimeouts {
 /// Validates the pair's kubeconfig and builds a client configuration for its `current-context`.
 pub async fn client_config_for_pair(
     pair: &PairKubeconfig,
+    policy: PairPolicy,
     timeouts: RemoteTimeouts,
 ) -> Result<kube::Config, PairConfigError> {
-    validate(pair)?;
+    validate(pair, policy)?;
     let kubeconfig = to_file_form(pair)?;
     let options = KubeConfigOptions { context: Some(pair.current_context.clone()), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -84,7 +104,7 @@ pub async fn client_config_for_pair(
 }
 
 /// Checks references, refused credential kinds, file paths and base64, in the order a user would fix them.
-pub fn validate(pair: &PairKubeconfig) -> Result<(), PairConfigError> {
+pub fn validate(pair: &PairKubeconfig, policy: PairPolicy) -> Result<(), PairConfigError> {
     let names = |keys: Vec<&String>| keys.into_iter().cloned().collect::<Vec<_>>();
     if pair.current_context.is_empty() {
         return Err(PairConfigError::NoCurrentContext(names(pair.contexts.keys().collect())));
@@ -98,7 +118,7 @@ pub fn validate(pair: &PairKubeconfig) -> Result<(), PairConfigError> {
         cluster: context.cluster.clone(),
         known: names(pair.clusters.keys().collect()),
     })?;
-    validate_server(&context.cluster, &cluster.server)?;
+    validate_server(&context.cluster, &cluster.server, policy)?;
     if let Some(path) = &cluster.certificate_authority {
         return Err(file_ref(
             format!("clusters.{}.certificate-authority", context.cluster),
@@ -156,7 +176,7 @@ pub fn validate(pair: &PairKubeconfig) -> Result<(), PairConfigError> {
     }
 }
 
-fn validate_server(cluster: &str, server: &str) -> Result<(), PairConfigError> {
+fn validate_server(cluster: &str, server: &str, policy: PairPolicy) -> Result<(), PairConfigError> {
     let bad = |reason: &str| PairConfigError::BadServer {
         cluster: cluster.to_string(),
         server: server.to_string(),
@@ -167,7 +187,11 @@ fn validate_server(cluster: &str, server: &str) -> Result<(), PairConfigError> {
     }
     let uri: http::Uri = server.parse().map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
     match uri.scheme_str() {
-        Some("https") | Some("http") => {}
+        Some("https") => {}
+        Some("http") if policy.allow_plain_http => {}
+        Some("http") => {
+            return Err(PairConfigError::PlainHttp { cluster: cluster.to_string(), server: server.to_string() });
+        }
         _ => return Err(bad("it must start with https://")),
     }
     if uri.host().is_none_or(str::is_empty) {
@@ -213,7 +237,18 @@ pub fn to_file_form(pair: &PairKubeconfig) -> Result<Kubeconfig, PairConfigError
     file.insert("apiVersion".into(), json!("v1"));
     file.insert("kind".into(), json!("Config"));
     file.insert("clusters".into(), named("cluster", serde_json::to_value(&pair.clusters).map_err(unusable)?));
-    file.insert("users".into(), named("user", serde_json::to_value(&pair.users).map_err(unusable)?));
+    let mut users = serde_json::to_value(&pair.users).map_err(unusable)?;
+    // The map form's `act-as` ... are a kubeconfig file's `as` ...: renamed so that kube impersonates.
+    if let Value::Object(users) = &mut users {
+        for user in users.values_mut().filter_map(Value::as_object_mut) {
+            for (file_key, map_key) in stork_api::kubeconfig::IMPERSONATION_FIELDS {
+                if let Some(value) = user.remove(map_key) {
+                    user.insert(file_key.to_string(), value);
+                }
+            }
+        }
+    }
+    file.insert("users".into(), named("user", users));
     file.insert("contexts".into(), named("context", serde_json::to_value(&pair.contexts).map_err(unusable)?));
     file.insert("current-context".into(), json!(pair.current_context));
     serde_json::from_value(Value::Object(file)).map_err(|e| PairConfigError::Unusable(e.to_string()))
@@ -242,7 +277,7 @@ mod tests {
     #[test]
     fn a_complete_pair_validates_and_converts() {
         let p = pair();
-        validate(&p).expect("valid");
+        validate(&p, PairPolicy::default()).expect("valid");
         let file = to_file_form(&p).expect("converts");
         assert_eq!(file.clusters[0].name, "c");
         assert_eq!(file.clusters[0].cluster.as_ref().and_then(|c| c.server.as_deref()), Some("https://127.0.0.1:6443"));
@@ -253,30 +288,77 @@ mod tests {
     }
 
     #[test]
+    fn impersonation_fields_reach_the_client_and_plain_http_needs_the_pairs_consent() {
+        let mut p = pair();
+        let user = p.users.get_mut("u").expect("u");
+        user.act_as = Some("weak-user".into());
+        user.act_as_groups = Some(vec!["readers".into()]);
+        user.act_as_uid = Some("1234".into());
+        let file = to_file_form(&p).expect("converts");
+        let auth = file.auth_infos[0].auth_info.as_ref().expect("user");
+        assert_eq!(auth.impersonate.as_deref(), Some("weak-user"));
+        assert_eq!(auth.impersonate_groups.as_deref(), Some(&["readers".to_string()][..]));
+        assert_eq!(auth.impersonate_uid.as_deref(), Some("1234"));
+
+        let mut p = pair();
+        p.clusters.get_mut("c").expect("c").server = "http://10.0.0.1:8080".into();
+        let refused = validate(&p, PairPolicy::default()).unwrap_err().to_string();
+        assert!(
+            refused.contains("is plain http://") && refused.contains("stork-rs.io/allow-plain-http=true"),
+            "{refused}"
+        );
+        let consent = std::collections::BTreeMap::from([(
+            stork_api::annotations::ALLOW_PLAIN_HTTP.to_string(),
+            "true".to_string(),
+        )]);
+        validate(&p, PairPolicy::of(&consent)).expect("allowed by the annotation");
+    }
+
+    #[test]
     fn each_broken_reference_names_its_field() {
         let mut p = pair();
         p.current_context = "missing".into();
-        assert!(validate(&p).unwrap_err().to_string().starts_with("spec.config.current-context \"missing\""));
+        assert!(
+            validate(&p, PairPolicy::default())
+                .unwrap_err()
+                .to_string()
+                .starts_with("spec.config.current-context \"missing\"")
+        );
 
         let mut p = pair();
         p.contexts.get_mut("ctx").expect("ctx").cluster = "nope".into();
-        assert!(validate(&p).unwrap_err().to_string().contains("spec.config.contexts.ctx.cluster \"nope\""));
+        assert!(
+            validate(&p, PairPolicy::default())
+                .unwrap_err()
+                .to_string()
+                .contains("spec.config.contexts.ctx.cluster \"nope\"")
+        );
 
         let mut p = pair();
         p.clusters.get_mut("c").expect("c").server = "127.0.0.1:6443".into();
-        let msg = validate(&p).unwrap_err().to_string();
+        let msg = validate(&p, PairPolicy::default()).unwrap_err().to_string();
         assert!(msg.contains("spec.config.clusters.c.server"), "{msg}");
 
         let mut p = pair();
         p.users.get_mut("u").expect("u").exec = Some(json!({"command": "aws"}));
-        assert!(validate(&p).unwrap_err().to_string().contains("spec.config.users.u.exec is refused"));
+        assert!(
+            validate(&p, PairPolicy::default())
+                .unwrap_err()
+                .to_string()
+                .contains("spec.config.users.u.exec is refused")
+        );
 
         let mut p = pair();
         p.users.get_mut("u").expect("u").token_file = Some("/var/run/token".into());
-        assert!(validate(&p).unwrap_err().to_string().contains("inline its content as token"));
+        assert!(validate(&p, PairPolicy::default()).unwrap_err().to_string().contains("inline its content as token"));
 
         let mut p = pair();
         p.users.get_mut("u").expect("u").client_key_data = Some("not base64!".into());
-        assert!(validate(&p).unwrap_err().to_string().contains("users.u.client-key-data is not valid base64"));
+        assert!(
+            validate(&p, PairPolicy::default())
+                .unwrap_err()
+                .to_string()
+                .contains("users.u.client-key-data is not valid base64")
+        );
     }
 }

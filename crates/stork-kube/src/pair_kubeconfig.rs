@@ -67,7 +67,16 @@ pub fn flatten_for_pair(
             .find(|u| u.name == user_name)
             .and_then(|u| u.auth_info.clone())
             .ok_or_else(|| FlattenError::UnknownUser(user_name.clone()))?;
-        let mut user: KubeUser = serde_json::from_value(strip_other(serde_json::to_value(&file_user)?))?;
+        let mut user_json = strip_other(serde_json::to_value(&file_user)?);
+        // `as:` and friends are named `act-as:` ... in the map form; never dropped on the way.
+        if let Value::Object(fields) = &mut user_json {
+            for (file_key, map_key) in stork_api::kubeconfig::IMPERSONATION_FIELDS {
+                if let Some(value) = fields.remove(file_key) {
+                    fields.insert(map_key.to_string(), value);
+                }
+            }
+        }
+        let mut user: KubeUser = serde_json::from_value(user_json)?;
         user.location_of_origin = location.clone();
         if let Some(path) = user.client_certificate.take() {
             user.client_certificate_data = Some(read_base64("client-certificate", &path)?);

@@ -329,7 +329,7 @@ fn on_source(err: kube::Error) -> anyhow::Error {
 /// The controller refuses some kubeconfigs (exec plugins, file paths, ...): say so now rather than
 /// leave the user to find an Error status later. A warning only, as Stork itself does not check.
 fn warn_if_unusable(config: &PairKubeconfig) {
-    if let Err(e) = stork_kube::pair_config::validate(config) {
+    if let Err(e) = stork_kube::pair_config::validate(config, Default::default()) {
         eprintln!("warning: the stork controller will not be able to use this ClusterPair: {e}");
     }
 }

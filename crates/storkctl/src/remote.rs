@@ -10,10 +10,14 @@ use stork_kube::pair_config::RemoteTimeouts;
 /// How long the other cluster may take to answer `GET /version` before it counts as out of reach.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+fn pair_policy(pair: &ClusterPair) -> stork_kube::pair_config::PairPolicy {
+    stork_kube::pair_config::PairPolicy::of(pair.metadata.annotations.as_ref().unwrap_or(&Default::default()))
+}
+
 /// A client for the cluster `pair` points to, once it answered; otherwise why not.
 pub async fn reach(pair: &ClusterPair) -> Result<kube::Client, String> {
     let name = pair.metadata.name.as_deref().unwrap_or_default();
-    let config = stork_kube::client_config_for_pair(&pair.spec.config, RemoteTimeouts::default())
+    let config = stork_kube::client_config_for_pair(&pair.spec.config, pair_policy(pair), RemoteTimeouts::default())
         .await
         .map_err(|e| format!("ClusterPair {name}: {e}"))?;
     let client =

@@ -144,7 +144,9 @@ async fn get_generate_and_delete_on_a_real_apiserver() {
     assert_eq!(stored.spec.options.get("insert_storage_options_here").map(String::as_str), Some(""));
     assert_eq!(stored.spec.config.clusters.values().next().map(|c| c.server.as_str()), Some(cluster.server_url()));
     // The embedded kubeconfig really reaches this cluster.
-    let remote = client_config_for_pair(&stored.spec.config, RemoteTimeouts::default()).await.expect("usable config");
+    let remote = client_config_for_pair(&stored.spec.config, Default::default(), RemoteTimeouts::default())
+        .await
+        .expect("usable config");
     let remote = kube::Client::try_from(remote).expect("client");
     Api::<Namespace>::all(remote).get("test1").await.expect("the generated credentials work");
 
@@ -170,7 +172,9 @@ fn raw_pair(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
 
 /// The pair's own kubeconfig must reach `expected` (which holds a ConfigMap no other cluster has).
 async fn assert_points_at(pair: &ClusterPair, expected: &TestCluster, marker: &str) {
-    let config = client_config_for_pair(&pair.spec.config, RemoteTimeouts::default()).await.expect("usable config");
+    let config = client_config_for_pair(&pair.spec.config, Default::default(), RemoteTimeouts::default())
+        .await
+        .expect("usable config");
     assert_eq!(config.cluster_url.to_string().trim_end_matches('/'), expected.server_url());
     let remote = kube::Client::try_from(config).expect("client");
     Api::<ConfigMap>::namespaced(remote, "default").get(marker).await.expect("marker through the pair's credentials");

@@ -77,7 +77,7 @@ pub async fn reach(ctx: &Context, namespace: &str, pair: &str) -> Result<Cluster
     };
     let remote = ctx
         .remotes
-        .get(namespace, pair, &found.spec.config)
+        .get(&found)
         .await
         .map_err(|e| Unreachable::BadPair(format!("ClusterPair {namespace}/{pair} cannot be used: {e}")))?;
     let probe = Cluster::new(remote.client.clone(), "source", REACH_TIMEOUT);

@@ -114,9 +114,11 @@ async fn apply(pair: &ClusterPair, ctx: &Context) -> Result<Action, Error> {
     let name = pair.name_any();
     let old = pair.status.as_ref();
     let (storage, remote_storage_id) = check_storage(pair, ctx).await;
-    let scheduler = check_scheduler(&namespace, &name, pair, ctx).await;
+    let scheduler = check_scheduler(pair, ctx).await;
     let options = check_options(&pair.spec);
-    let new = next_status(old, &scheduler, &storage, &options, &remote_storage_id, pair.metadata.generation, &now());
+    let now = now();
+    let mut new = next_status(old, &scheduler, &storage, &options, &remote_storage_id, pair.metadata.generation, &now);
+    status::add_tls_condition(&mut new, old, &status::check_tls(&pair.spec.config), pair.metadata.generation, &now);
     if old != Some(&new) {
         write_status(ctx, &namespace, &name, &new).await?;
     }
@@ -203,8 +205,8 @@ async fn check_storage(pair: &ClusterPair, ctx: &Context) -> (Outcome, String) {
     }
 }
 
-async fn check_scheduler(namespace: &str, name: &str, pair: &ClusterPair, ctx: &Context) -> Outcome {
-    let remote = match ctx.remotes.get(namespace, name, &pair.spec.config).await {
+async fn check_scheduler(pair: &ClusterPair, ctx: &Context) -> Outcome {
+    let remote = match ctx.remotes.get(pair).await {
         Ok(remote) => remote,
         Err(e) => {
             return Outcome::new(ClusterPairStatusType::Error, "InvalidConfig", e.to_string());

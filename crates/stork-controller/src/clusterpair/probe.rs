@@ -61,7 +61,7 @@ async fn probe_inner(remote: &RemoteClient) -> Result<String, ProbeFailure> {
             return Err(ProbeFailure {
                 reason: "Forbidden",
                 message: format!(
-                    "destination {} answers, but user {:?} may not {verb} {resource_name} there{why}; \
+                    "destination {} answers, but user {} may not {verb} {resource_name} there{why}; \
                      migrations need to create namespaces and workloads: bind the user to a role that allows it \
                      (e.g. cluster-admin) or put other credentials in spec.config",
                     remote.server, remote.user
@@ -79,7 +79,7 @@ fn classify(remote: &RemoteClient, err: &kube::Error) -> ProbeFailure {
             return ProbeFailure {
                 reason: "Unauthorized",
                 message: format!(
-                    "destination {} rejected the credentials of user {:?} (401 Unauthorized): the client certificate or token in spec.config is not valid there",
+                    "destination {} rejected the credentials of user {} (401 Unauthorized): the client certificate or token in spec.config is not valid there",
                     remote.server, remote.user
                 ),
             };
@@ -121,7 +121,7 @@ mod tests {
             .expect("runtime")
             .block_on(async { kube::Client::try_from(config) })
             .expect("client");
-        RemoteClient { client, server: "https://127.0.0.1:6443".into(), user: "dr-admin".into() }
+        RemoteClient { client, server: "https://127.0.0.1:6443".into(), user: "\"dr-admin\"".into() }
     }
 
     fn api(code: u16, reason: &str, message: &str) -> kube::Error {

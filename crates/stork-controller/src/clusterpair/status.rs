@@ -3,8 +3,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use stork_api::{
-    CONDITION_OPTIONS_VALID, CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, ClusterPairSpec, ClusterPairStatus,
-    ClusterPairStatusType,
+    CONDITION_OPTIONS_VALID, CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, CONDITION_TLS_VERIFIED,
+    ClusterPairSpec, ClusterPairStatus, ClusterPairStatusType,
 };
 
 /// Longest condition message: what failed and what to do, around a bounded server message.
@@ -44,6 +44,37 @@ pub fn check_options(spec: &ClusterPairSpec) -> Outcome {
         Some(problem) => Outcome::new(ClusterPairStatusType::Error, "UnknownMode", problem),
         None => Outcome::new(ClusterPairStatusType::Ready, "Valid", "spec.options are valid"),
     }
+}
+
+/// Whether the pair's destination certificate is verified. `insecure-skip-tls-verify` is honoured (as
+/// client-go does), but reported: whoever can intercept the connection can pose as the destination and
+/// receive the pair's credentials.
+pub fn check_tls(config: &stork_api::PairKubeconfig) -> Outcome {
+    let cluster = config.contexts.get(&config.current_context).map(|c| c.cluster.as_str()).unwrap_or_default();
+    match config.clusters.get(cluster) {
+        Some(c) if c.insecure_skip_tls_verify == Some(true) => Outcome::new(
+            ClusterPairStatusType::Error,
+            "InsecureSkipTLSVerify",
+            format!(
+                "spec.config.clusters.{cluster}.insecure-skip-tls-verify is true: the destination's certificate is not \
+                 checked, so whoever can intercept the connection can pose as the destination and receive this pair's \
+                 credentials; give certificate-authority-data instead"
+            ),
+        ),
+        _ => Outcome::new(ClusterPairStatusType::Ready, "Verified", "the destination's certificate is verified"),
+    }
+}
+
+/// Adds the TLS condition (see [`check_tls`]) to a status made by [`next_status`].
+pub fn add_tls_condition(
+    status: &mut ClusterPairStatus,
+    old: Option<&ClusterPairStatus>,
+    tls: &Outcome,
+    generation: Option<i64>,
+    now: &Time,
+) {
+    let old_conditions = old.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    status.conditions.push(condition(old_conditions, CONDITION_TLS_VERIFIED, tls, generation, now));
 }
 
 /// The status after observing `scheduler`, `storage` and `options`; condition times move only on change.
@@ -93,7 +124,7 @@ fn condition(old: &[Condition], kind: &str, outcome: &Outcome, generation: Optio
 /// Events for what changed between `old` and `new`: a status or reason change of either check.
 pub fn transitions(old: Option<&ClusterPairStatus>, new: &ClusterPairStatus) -> Vec<Transition> {
     let mut events = Vec::new();
-    for kind in [CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, CONDITION_OPTIONS_VALID] {
+    for kind in [CONDITION_SCHEDULER_READY, CONDITION_STORAGE_READY, CONDITION_OPTIONS_VALID, CONDITION_TLS_VERIFIED] {
         let Some(current) = new.conditions.iter().find(|c| c.type_ == kind) else {
             continue;
         };
@@ -101,8 +132,9 @@ pub fn transitions(old: Option<&ClusterPairStatus>, new: &ClusterPairStatus) -> 
         if before.is_some_and(|b| b.status == current.status && b.reason == current.reason) {
             continue;
         }
-        if kind == CONDITION_OPTIONS_VALID {
-            // Valid options from the start deserve no event; a typo (or its fix) does.
+        if kind == CONDITION_OPTIONS_VALID || kind == CONDITION_TLS_VERIFIED {
+            // Valid options (a verified certificate) from the start deserve no event; a problem, or its
+            // fix, does.
             if before.is_some() || current.status == "False" {
                 events.push(Transition {
                     warning: current.status == "False",
@@ -120,6 +152,38 @@ pub fn transitions(old: Option<&ClusterPairStatus>, new: &ClusterPairStatus) -> 
         });
     }
     events
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+
+    #[test]
+    fn an_unverified_destination_is_reported_with_a_warning_event() {
+        let mut config = stork_api::PairKubeconfig { current_context: "ctx".into(), ..Default::default() };
+        config.contexts.insert("ctx".into(), stork_api::KubeContext { cluster: "c".into(), ..Default::default() });
+        config.clusters.insert(
+            "c".into(),
+            stork_api::KubeCluster {
+                server: "https://10.0.0.1".into(),
+                insecure_skip_tls_verify: Some(true),
+                ..Default::default()
+            },
+        );
+        let tls = check_tls(&config);
+        assert_eq!(tls.reason, "InsecureSkipTLSVerify");
+        let ready = Outcome::new(ClusterPairStatusType::Ready, "Ready", "ok");
+        let now = Time(jiff::Timestamp::now());
+        let mut status = next_status(None, &ready, &ready, &ready, "", Some(1), &now);
+        add_tls_condition(&mut status, None, &tls, Some(1), &now);
+        let condition = status.conditions.iter().find(|c| c.type_ == CONDITION_TLS_VERIFIED).expect("condition");
+        assert_eq!(condition.status, "False");
+        assert!(condition.message.contains("clusters.c.insecure-skip-tls-verify is true"));
+        let events = transitions(None, &status);
+        assert!(events.iter().any(|e| e.warning && e.reason == "InsecureSkipTLSVerify"), "{events:?}");
+        config.clusters.get_mut("c").expect("c").insecure_skip_tls_verify = None;
+        assert_eq!(check_tls(&config).reason, "Verified");
+    }
 }
 
 #[cfg(test)]

@@ -256,7 +256,7 @@ async fn ready_pair(ctx: &Context, namespace: &str, name: &str, include_volumes:
     };
     pair_ready(namespace, name, &pair.status.clone().unwrap_or_default(), include_volumes)
         .map_err(Stop::Unavailable)?;
-    ctx.remotes.get(namespace, name, &pair.spec.config).await.map_err(|e| Stop::Invalid(e.to_string()))
+    ctx.remotes.get(&pair).await.map_err(|e| Stop::Invalid(e.to_string()))
 }
 
 /// Ends the attempt: terminal failure, or a retry later while the retry timeout allows.

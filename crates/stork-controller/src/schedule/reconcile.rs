@@ -152,7 +152,7 @@ async fn keep_static_copy(ctx: &Context, schedule: &MigrationSchedule, status: &
         }
         _ => return false,
     };
-    let Ok(remote) = ctx.remotes.get(&namespace, pair_name, &pair.spec.config).await else { return false };
+    let Ok(remote) = ctx.remotes.get(&pair).await else { return false };
     let destination = stork_kube::Cluster::new(remote.client, "destination", ctx.settings.request_timeout);
     match static_copy::sync(&destination, schedule).await {
         Ok(Copy::Synced { activated: true }) if schedule.spec.auto_suspend && schedule.spec.suspend != Some(true) => {

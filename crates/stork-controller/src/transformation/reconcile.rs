@@ -55,7 +55,7 @@ async fn targets(ctx: &Context, namespace: &str) -> Result<(Vec<Target>, Vec<Str
     let mut unreachable = Vec::new();
     for pair in listed.items {
         let name = format!("ClusterPair {}", pair.name_any());
-        let Ok(remote) = ctx.remotes.get(namespace, &pair.name_any(), &pair.spec.config).await else {
+        let Ok(remote) = ctx.remotes.get(&pair).await else {
             unreachable.push(name);
             continue;
         };
