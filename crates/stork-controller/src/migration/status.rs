@@ -89,23 +89,26 @@ pub fn finished(
     let failed = counts.failed;
     let succeeded = counts.created + counts.updated + counts.unchanged;
     let finished = now();
+    let mut reasons = Vec::new();
+    if failed > 0 {
+        reasons.push(format!(
+            "{failed} of {} objects could not be applied on the destination; their reasons are in status.resources",
+            counts.total
+        ));
+    }
+    if !outcome.unreadable.is_empty() {
+        reasons.push(unreadable_reason(&outcome.unreadable));
+    }
     MigrationStatus {
         stage: MigrationStage::Final,
-        status: if failed == 0 {
+        status: if failed == 0 && outcome.unreadable.is_empty() {
             MigrationStatusType::Successful
-        } else if succeeded > 0 {
+        } else if succeeded > 0 || failed == 0 {
             MigrationStatusType::PartialSuccess
         } else {
             MigrationStatusType::Failed
         },
-        reason: if failed == 0 {
-            String::new()
-        } else {
-            format!(
-                "{failed} of {} objects could not be applied on the destination; their reasons are in status.resources",
-                counts.total
-            )
-        },
+        reason: reasons.join("; "),
         summary: Some(MigrationSummary {
             total_number_of_resources: counts.total,
             num_of_migrated_resources: succeeded.min(counts.total),
@@ -122,6 +125,16 @@ pub fn finished(
         retrying_since: None,
         ..running.clone()
     }
+}
+
+/// Why objects of some types were not copied: the controller may not list them, and how to change that.
+fn unreadable_reason(types: &[String]) -> String {
+    format!(
+        "the controller may not list {} on the source, so their objects were not copied: grant get and list on them \
+         through a ClusterRole labelled stork-rs.io/aggregate-to-read: \"true\", or leave them out with \
+         spec.excludeResourceTypes",
+        types.join(", ")
+    )
 }
 
 /// The name of a Migration's details ConfigMap.

@@ -411,3 +411,23 @@ pub async fn bind_claim(cluster: &TestCluster, namespace: &str, claim: &str, vol
     let bound = serde_json::json!({"status": {"phase": "Bound"}});
     claims.patch_status(claim, &PatchParams::default(), &Patch::Merge(&bound)).await.expect("claim status");
 }
+
+/// A source and a destination that both run kube-controller-manager (for what only its controllers do
+/// on a real cluster, like filling aggregated ClusterRoles).
+pub async fn clusters_with_controller_managers() -> (TestCluster, TestCluster) {
+    use testenv::ClusterOptions;
+    let (source, destination) = tokio::join!(
+        TestCluster::start_with(ClusterOptions::new("source").with_controller_manager()),
+        TestCluster::start_with(ClusterOptions::new("destination").with_controller_manager())
+    );
+    (source.expect("source"), destination.expect("destination"))
+}
+
+/// Waits until `user` may `verb` `resource` (RBAC changes, and aggregation, take a moment).
+pub async fn wait_until_allowed(cluster: &TestCluster, user: &str, verb: &str, resource: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !kubectl(cluster, &["auth", "can-i", verb, resource, &format!("--as={user}")]).0 {
+        assert!(Instant::now() < deadline, "{user} never got to {verb} {resource}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -151,6 +151,8 @@ pub struct Outcome {
     pub namespaces_created: Vec<String>,
     /// Wall time of each phase, for the log line that ends a migration.
     pub phases: Vec<(&'static str, Duration)>,
+    /// Types the controller may not list on the source (`plural.group`): their objects were not copied.
+    pub unreadable: Vec<String>,
 }
 
 impl Outcome {

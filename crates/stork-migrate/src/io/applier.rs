@@ -37,8 +37,10 @@ impl Run<'_> {
         outcome: &mut Outcome,
         lap: &mut Lap,
     ) -> Result<(), EngineError> {
-        let Plan { namespaces, crds, types, entries, skipped, phases } = plan;
+        let Plan { namespaces, crds, types, entries, skipped, phases, mut unreadable } = plan;
         outcome.phases.extend(phases);
+        unreadable.sort();
+        outcome.unreadable = unreadable;
         for entry in entries {
             outcome.record(entry);
         }

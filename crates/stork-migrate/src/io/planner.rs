@@ -45,6 +45,8 @@ pub(super) struct Plan {
     pub skipped: u64,
     /// How long each step of planning took.
     pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// Types the controller may not list on the source (`plural.group`), sorted.
+    pub unreadable: Vec<String>,
 }
 
 /// The writes and purges of one type.
@@ -129,10 +131,19 @@ impl Run<'_> {
         let namespaces = self.plan_namespaces().await?;
         lap(&mut phases, "plan-namespaces");
         let fresh: BTreeSet<&str> = namespaces.iter().map(|p| p.id.name.as_str()).collect();
+        let fresh = &fresh;
         let surveyed = stream::iter(wanted)
-            .map(|(key, ar)| self.plan_type(key, ar, served, &fresh))
+            .map(|(key, ar)| async move {
+                // A type the controller may not list (its RBAC grants only what it is given) is left
+                // out and reported, rather than failing everything else.
+                let name = type_name(&key);
+                match self.plan_type(key, ar, served, fresh).await {
+                    Err(EngineError::Refused(e)) if e.code == Some(403) => Ok(Err(name)),
+                    other => other.map(Ok),
+                }
+            })
             .buffer_unordered(CONCURRENT_TYPES)
-            .try_collect::<Vec<Surveyed>>()
+            .try_collect::<Vec<Result<Surveyed, String>>>()
             .await;
         lap(&mut phases, "plan-objects");
         let mut plan = Plan {
@@ -142,10 +153,18 @@ impl Run<'_> {
             entries: Vec::new(),
             skipped: 0,
             phases: Vec::new(),
+            unreadable: Vec::new(),
         };
         let mut needs = ClusterNeeds::default();
         let mut custom = Vec::new();
         for surveyed in surveyed? {
+            let surveyed = match surveyed {
+                Ok(surveyed) => surveyed,
+                Err(unreadable) => {
+                    plan.unreadable.push(unreadable);
+                    continue;
+                }
+            };
             if surveyed.migrated > 0
                 && let Some(name) = crd_name(&surveyed.plan.key)
             {
@@ -633,4 +652,9 @@ fn needs_admin_message(namespace: &str, objects: &[String]) -> String {
          namespace may: {shown}; create them on the destination first, exclude their types with \
          spec.excludeResourceTypes, or run the Migration from the admin namespace (not {namespace})"
     )
+}
+
+/// `plural.group` (`plural` for the core group), as RBAC rules and `kubectl` name a type.
+fn type_name(key: &TypeKey) -> String {
+    if key.group.is_empty() { key.plural.clone() } else { format!("{}.{}", key.plural, key.group) }
 }
