@@ -25,7 +25,7 @@ pub const MIGRATION_SUSPEND: &str = "stork.libopenstorage.org/migrationSuspend";
 pub const RESOURCE_TRANSFORMATION_NAME: &str = "stork.libopenstorage.org/resourcetransformation-name";
 /// `full` on a Migration asks for every object to be rewritten instead of only what changed or drifted.
 pub const MIGRATION_TYPE: &str = "stork.libopenstorage.org/migration-type";
-/// Label on a Migration's details ConfigMap: the Migration it belongs to.
+/// Label `"true"` on a Migration's details ConfigMap (in the controller's namespace; annotations name the Migration).
 pub const DETAILS_OF_MIGRATION: &str = "stork.libopenstorage.org/migration";
 
 /// Field manager of everything stork-rs writes, on either cluster.

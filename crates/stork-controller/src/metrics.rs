@@ -51,7 +51,7 @@ pub const CONTROLLERS: [&str; 5] =
     ["clusterpair", "migration", "migrationschedule", "action", "resourcetransformation"];
 
 fn reconcile_histogram() -> Histogram {
-    // 5 ms to about 10 min: a pair check is milliseconds, a large migration run minutes.
+    // 5 ms to about 15 min: a pair check is milliseconds, a large migration run minutes.
     Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.005, 3.0, 12))
 }
 

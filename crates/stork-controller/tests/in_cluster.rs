@@ -83,6 +83,14 @@ async fn runs_in_cluster_with_the_shipped_rbac() {
         assert_eq!(can, allowed, "{verb} {resource}/{subresource}: {out}");
     }
 
+    // ConfigMaps it writes only in its own namespace (the details of large Migrations).
+    for (namespace, allowed) in [("migrationnamespace", false), ("kube-system", false), ("stork-system", true)] {
+        for verb in ["create", "update", "delete"] {
+            let (can, out) = kubectl(&source, &["auth", "can-i", verb, "configmaps", sa, "-n", namespace]);
+            assert_eq!(can, allowed, "{verb} configmaps in {namespace}: {out}");
+        }
+    }
+
     // A custom resource the shipped RBAC does not cover: left out and named, the rest copied.
     // The CRD exists on both sides (a tenant's Migration may not create it on the destination).
     for cluster in [&source, &destination] {

@@ -538,20 +538,31 @@ async fn the_complete_resource_list_never_replaces_someone_elses_configmap() {
     let stork = Stork::start(&source, &[]);
     ready_pair(&source, &destination, "bulk", &stork).await;
     create_configmaps(&source, "bulk", 300).await;
-    assert!(kubectl(&source, &["create", "configmap", "big-resources", "-n", "bulk", "--from-literal=mine=yes"]).0);
+    // Details ConfigMaps live in the controller's namespace (kube-system for a controller run with a
+    // kubeconfig); one there of the name big's would take belongs to someone else.
+    let taken = ["create", "configmap", "bulk.big-resources", "-n", "kube-system", "--from-literal=mine=yes"];
+    assert!(kubectl(&source, &taken).0);
     let spec = "  clusterPair: remotecluster\n  namespaces: [bulk]";
 
     let status = migrate(&source, "bulk", "big", spec, &stork).await;
     assert_eq!(status.status, M::Successful, "{status:#?}");
     assert!(status.resources_truncated, "more entries than status holds");
     assert_eq!(status.resource_details, "", "a ConfigMap that was not written is never named");
-    let mine = kget(&source, Some("bulk"), "configmap", "big-resources").expect("user's ConfigMap");
+    let mine = kget(&source, Some("kube-system"), "configmap", "bulk.big-resources").expect("user's ConfigMap");
     assert_eq!(mine["data"], serde_json::json!({"mine": "yes"}), "left alone");
 
     let status = migrate(&source, "bulk", "big2", spec, &stork).await;
-    assert_eq!(status.resource_details, "big2-resources");
-    let details = kget(&source, Some("bulk"), "configmap", "big2-resources").expect("details");
-    let owner = &details["metadata"]["ownerReferences"][0];
-    assert_eq!((owner["kind"].as_str(), owner["name"].as_str()), (Some("Migration"), Some("big2")));
+    assert_eq!(status.resource_details, "kube-system/bulk.big2-resources");
+    let details = kget(&source, Some("kube-system"), "configmap", "bulk.big2-resources").expect("details");
+    let migration = kget(&source, Some("bulk"), "migration", "big2").expect("migration");
+    assert_eq!(details["metadata"]["annotations"]["stork-rs.io/migration-uid"], migration["metadata"]["uid"]);
     assert!(details["binaryData"]["resources.jsonl.gz"].is_string());
+    assert!(kget(&source, Some("bulk"), "configmap", "big2-resources").is_none(), "nothing written beside it");
+
+    // Deleted with its Migration; the ConfigMap that is not a Migration's stays.
+    for name in ["big2", "big"] {
+        assert!(kubectl(&source, &["delete", "migration", name, "-n", "bulk", "--wait=true", "--timeout=30s"]).0);
+    }
+    assert!(kget(&source, Some("kube-system"), "configmap", "bulk.big2-resources").is_none(), "deleted with big2");
+    assert!(kget(&source, Some("kube-system"), "configmap", "bulk.big-resources").is_some(), "someone else's stays");
 }

@@ -124,7 +124,8 @@ pub(super) async fn attempt(cached: &Migration, ctx: &Context) -> Result<Action,
     let elapsed = started.elapsed();
     let finishing = Instant::now();
     let details = if outcome.entries.len() > stork_migrate::core::report::MAX_STATUS_RESOURCES {
-        match status::write_details(&ctx.source, &migration, &outcome.entries).await {
+        match status::write_details(&ctx.source, &ctx.settings.controller_namespace, &migration, &outcome.entries).await
+        {
             Ok(name) => Some(name),
             Err(e) => {
                 tracing::warn!(migration = %format!("{namespace}/{name}"), error = %e, "complete resource list not kept");

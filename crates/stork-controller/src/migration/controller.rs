@@ -98,6 +98,7 @@ async fn reconcile_once(meta: Arc<PartialObjectMeta<Migration>>, ctx: Arc<Contex
         match event {
             FinalizerEvent::Apply(m) => attempt(&m, &ctx).await,
             FinalizerEvent::Cleanup(m) => {
+                super::status::delete_details(&ctx.source, &ctx.settings.controller_namespace, &m).await?;
                 ctx.metrics.forget_migration(&m.namespace().unwrap_or_default(), &m.name_any(), &schedule_of(&m));
                 Ok(Action::await_change())
             }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::{Resource, ResourceExt};
 use serde_json::json;
 use stork_api::annotations::{DETAILS_OF_MIGRATION, FIELD_MANAGER};
 use stork_api::{Migration, MigrationStage, MigrationStatus, MigrationStatusType, MigrationSummary, ResourceCounts};
@@ -137,10 +137,19 @@ fn unreadable_reason(types: &[String]) -> String {
     )
 }
 
-/// The name of a Migration's details ConfigMap.
-pub fn details_name(migration: &str) -> String {
-    format!("{migration}-resources")
+/// The name of the details ConfigMap of Migration `namespace/migration`, in the controller's namespace:
+/// `<namespace>.<migration>-resources`, or for names too long for that, a digest of them.
+pub fn details_name(namespace: &str, migration: &str) -> String {
+    let name = format!("{namespace}.{migration}-resources");
+    if name.len() <= 253 {
+        return name;
+    }
+    let digest = stork_migrate::cache::fingerprint(&(namespace, migration));
+    format!("{}-{digest:016x}-resources", &migration[..migration.len().min(200)].trim_end_matches(['.', '-']))
 }
+
+/// Annotation on a details ConfigMap: the UID of the Migration it belongs to.
+const DETAILS_OWNER_UID: &str = "stork-rs.io/migration-uid";
 
 /// Writes `status` (server-side apply of the status subresource).
 pub async fn write(
@@ -187,49 +196,81 @@ pub enum DetailsError {
     Compress(#[from] std::io::Error),
 }
 
-/// Writes the complete per-resource list into the Migration's details ConfigMap, owned by the Migration
-/// so that it goes away with it. A ConfigMap of that name that the Migration does not own is never
-/// touched.
+/// Writes the complete per-resource list into the Migration's details ConfigMap in the controller's own
+/// namespace (the only place the controller writes ConfigMaps), and returns `<namespace>/<name>`. It is
+/// deleted with the Migration (see [`delete_details`]); one of that name that is not this Migration's
+/// is never touched.
 pub async fn write_details(
     source: &Cluster,
+    home: &str,
     migration: &Migration,
     entries: &[stork_migrate::Entry],
 ) -> Result<String, DetailsError> {
-    let namespace = migration.namespace().unwrap_or_default();
-    let name = details_name(&migration.name_any());
+    let name = details_name(&migration.namespace().unwrap_or_default(), &migration.name_any());
     let data = compressed_details(entries)?;
-    let owner = migration.controller_owner_ref(&()).map(|mut o| {
-        o.controller = Some(false);
-        o
-    });
     let uid = migration.uid().unwrap_or_default();
     let cm = ConfigMap {
         metadata: kube::api::ObjectMeta {
             name: Some(name.clone()),
-            namespace: Some(namespace.clone()),
-            owner_references: owner.map(|o| vec![o]),
-            labels: Some([(DETAILS_OF_MIGRATION.to_string(), migration.name_any())].into()),
+            namespace: Some(home.to_string()),
+            labels: Some([(DETAILS_OF_MIGRATION.to_string(), "true".to_string())].into()),
+            annotations: Some(
+                [
+                    (DETAILS_OWNER_UID.to_string(), uid.clone()),
+                    (
+                        stork_api::annotations::MIGRATION_NAMESPACE.to_string(),
+                        migration.namespace().unwrap_or_default(),
+                    ),
+                    (stork_api::annotations::MIGRATION_NAME.to_string(), migration.name_any()),
+                ]
+                .into(),
+            ),
             ..Default::default()
         },
         binary_data: Some([("resources.jsonl.gz".to_string(), k8s_openapi::ByteString(data))].into()),
         ..Default::default()
     };
-    let api: Api<ConfigMap> = Api::namespaced(source.client().clone(), &namespace);
-    let what = || format!("writing ConfigMap {namespace}/{name}");
+    let api: Api<ConfigMap> = Api::namespaced(source.client().clone(), home);
+    let what = || format!("writing ConfigMap {home}/{name}");
+    let named = format!("{home}/{name}");
     match source.within(what(), api.create(&PostParams::default(), &cm)).await {
-        Ok(_) => return Ok(name),
+        Ok(_) => return Ok(named),
         Err(e) if e.code == Some(409) => {}
         Err(e) => return Err(e.into()),
     }
     let existing = source.within(what(), api.get(&name)).await?;
-    let ours = existing.owner_references().iter().any(|o| !uid.is_empty() && o.uid == uid);
-    if !ours {
-        return Err(DetailsError::NotOurs { namespace, name });
+    if !is_details_of(&existing, &uid) {
+        return Err(DetailsError::NotOurs { namespace: home.to_string(), name });
     }
     let mut replacement = cm;
     replacement.metadata.resource_version = existing.resource_version();
     source.within(what(), api.replace(&name, &PostParams::default(), &replacement)).await?;
-    Ok(name)
+    Ok(named)
+}
+
+/// Deletes the details ConfigMap of `migration` (gone or never written: nothing to do), never one that
+/// belongs to another Migration.
+pub async fn delete_details(source: &Cluster, home: &str, migration: &Migration) -> Result<(), RequestError> {
+    let name = details_name(&migration.namespace().unwrap_or_default(), &migration.name_any());
+    let uid = migration.uid().unwrap_or_default();
+    let api: Api<ConfigMap> = Api::namespaced(source.client().clone(), home);
+    let Some(existing) = source.within(format!("reading ConfigMap {home}/{name}"), api.get_opt(&name)).await? else {
+        return Ok(());
+    };
+    if !is_details_of(&existing, &uid) {
+        return Ok(());
+    }
+    match source
+        .within(format!("deleting ConfigMap {home}/{name}"), api.delete(&name, &kube::api::DeleteParams::default()))
+        .await
+    {
+        Err(e) if !e.is_not_found() => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn is_details_of(cm: &ConfigMap, uid: &str) -> bool {
+    !uid.is_empty() && cm.annotations().get(DETAILS_OWNER_UID).is_some_and(|u| u == uid)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -275,38 +274,22 @@ async fn prune(
     Ok(())
 }
 
-/// Deletes a Migration and the details ConfigMap it owns.
+/// Deletes a Migration (its finalizer takes its details ConfigMap along).
 pub(super) async fn delete_migration(
     ctx: &Context,
     api: &Api<Migration>,
     namespace: &str,
     name: &str,
 ) -> Result<(), Error> {
-    let uid = ctx
-        .source
-        .within(format!("reading Migration {namespace}/{name}"), api.get_opt(name))
-        .await?
-        .and_then(|m| m.uid());
     match ctx
         .source
         .within(format!("deleting Migration {namespace}/{name}"), api.delete(name, &DeleteParams::background()))
         .await
     {
-        Ok(_) => {}
-        Err(e) if e.code == Some(404) => {}
-        Err(e) => return Err(e.into()),
+        Ok(_) => Ok(()),
+        Err(e) if e.code == Some(404) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    let configmaps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), namespace);
-    let details = crate::migration::details_name(name);
-    let what = format!("reading ConfigMap {namespace}/{details}");
-    if let Some(cm) = ctx.source.within(what, configmaps.get_opt(&details)).await?
-        && uid.is_some()
-        && cm.owner_references().iter().any(|o| Some(&o.uid) == uid.as_ref())
-    {
-        let what = format!("deleting ConfigMap {namespace}/{details}");
-        let _ = ctx.source.within(what, configmaps.delete(&details, &DeleteParams::background())).await;
-    }
-    Ok(())
 }
 
 /// Writes the status when it changed.
