@@ -8,8 +8,14 @@ use anyhow::Context as _;
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 
-/// How often the guard looks at the Lease (each look bounded by the same time), and how long before the
-/// Lease's expiry it gives up: a sixth and a fifth of the Lease's duration, at least 200 ms each.
+/// The Lease manager's grace: it renews once `duration - grace` has passed, i.e. after a third of the
+/// Lease.
+pub fn renewal_grace(lease_seconds: u64) -> u64 {
+    (lease_seconds * 2 / 3).min(lease_seconds.saturating_sub(1))
+}
+
+/// How often the guard looks at the Lease, and how long before the Lease's expiry it gives up: a sixth
+/// and a fifth of the Lease's duration, at least 200 ms each.
 pub fn guard_timing(duration: Duration) -> (Duration, Duration) {
     let floor = Duration::from_millis(200);
     ((duration / 6).max(floor), (duration / 5).max(floor))
@@ -31,7 +37,9 @@ pub struct Leadership {
 impl Leadership {
     /// Starts competing for the Lease.
     pub async fn compete(client: kube::Client, settings: &LeaseSettings) -> anyhow::Result<Self> {
-        let grace = (settings.lease_seconds / 3).max(1);
+        // Renewed when a third of the Lease has run, so that a renewal slowed by a busy API server
+        // still lands well before the guard's deadline (four fifths of the Lease; see `guard`).
+        let grace = renewal_grace(settings.lease_seconds);
         let manager = LeaseManagerBuilder::new(client, &settings.name)
             .with_namespace(&settings.namespace)
             .with_identity(&settings.identity)
@@ -118,7 +126,7 @@ impl Leadership {
             let expiry = tokio::time::Instant::from_std(valid_until);
             // A look that hangs (the API server out of reach) must not delay giving up past the expiry.
             let look = tokio::select! {
-                look = tokio::time::timeout(period, api.get_opt(&settings.name)) => Some(look),
+                look = tokio::time::timeout(duration / 3, api.get_opt(&settings.name)) => Some(look),
                 () = tokio::time::sleep_until(expiry) => None,
             };
             match look {
@@ -171,5 +179,12 @@ mod tests {
         // Two looks fit before giving up, and giving up leaves the margin before another replica may lead.
         assert!(period * 2 < Duration::from_secs(15) - margin);
         assert_eq!(guard_timing(Duration::from_secs(1)), (Duration::from_millis(200), Duration::from_millis(200)));
+        // Renewals come after a third of the Lease, long before the guard's deadline at four fifths.
+        assert_eq!((renewal_grace(15), renewal_grace(3), renewal_grace(1)), (10, 2, 0));
+        for seconds in [3u64, 15, 30] {
+            let renewed_at = seconds - renewal_grace(seconds);
+            let deadline = Duration::from_secs(seconds) - guard_timing(Duration::from_secs(seconds)).1;
+            assert!(Duration::from_secs(renewed_at) * 2 <= deadline + Duration::from_millis(600), "{seconds}");
+        }
     }
 }

@@ -59,7 +59,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // request deadline migrations use.
     let lease_client = {
         let mut config = config;
-        let bound = Some(Duration::from_secs((args.leader_elect_lease_seconds / 3).max(1)));
+        let bound = Some(Duration::from_secs((args.leader_elect_lease_seconds / 3).max(2)));
         (config.connect_timeout, config.read_timeout, config.write_timeout) = (bound, bound, bound);
         kube::Client::try_from(config).context("cannot build a Kubernetes client")?
     };
