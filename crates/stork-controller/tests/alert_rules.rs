@@ -34,13 +34,8 @@ fn the_rules_pass_promtool_and_every_alert_has_a_unit_test() {
     promtool(&["test", "rules", "stork-rs-rules.test.yaml"]);
 
     let rules = yaml(&deploy("prometheus/stork-rs-rules.yaml"));
-    let alerts: BTreeSet<String> = rules["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
-        .filter_map(|r| r["alert"].as_str().map(String::from))
-        .collect();
+    let alerts: BTreeSet<String> =
+        promql::rules(&rules).iter().filter_map(|r| r["alert"].as_str().map(String::from)).collect();
     let tests = yaml(&deploy("prometheus/stork-rs-rules.test.yaml"));
     let tested: BTreeSet<String> = tests["tests"]
         .as_array()
@@ -70,23 +65,12 @@ fn the_dashboard_queries_stork_metrics() {
     let text = std::fs::read_to_string(deploy("grafana/stork-rs.json")).expect("dashboard");
     let dashboard: serde_json::Value = serde_json::from_str(&text).expect("dashboard JSON");
     assert_eq!(dashboard["uid"], "stork-rs");
-    let exprs = dashboard_exprs(&dashboard);
+    let exprs = promql::dashboard_exprs(&dashboard);
     assert!(exprs.len() >= 15, "{exprs:?}");
     for expr in &exprs {
         let names = promql::metric_names(expr);
         assert!(!names.is_empty() && names.iter().all(|n| n.starts_with("stork_")), "{expr}: {names:?}");
     }
-}
-
-/// Every `expr` of every panel's targets.
-pub fn dashboard_exprs(dashboard: &serde_json::Value) -> Vec<String> {
-    dashboard["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
-        .filter_map(|t| t["expr"].as_str().map(String::from))
-        .collect()
 }
 
 #[test]

@@ -222,26 +222,13 @@ async fn installed_with_helm_it_migrates_and_exports_what_the_dashboard_and_aler
     let dashboard: Value =
         serde_json::from_str(&std::fs::read_to_string(repo("deploy/grafana/stork-rs.json")).expect("dashboard"))
             .expect("json");
-    let mut queried = BTreeSet::new();
-    for target in dashboard["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
-    {
-        queried.extend(promql::metric_names(target["expr"].as_str().expect("expr")));
-    }
     let rules: Value =
         serde_saphyr::from_str(&std::fs::read_to_string(repo("deploy/prometheus/stork-rs-rules.yaml")).expect("rules"))
             .expect("rules YAML");
-    for rule in rules["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
-    {
-        queried.extend(promql::metric_names(rule["expr"].as_str().expect("expr")));
-    }
+    let rule_exprs =
+        promql::rules(&rules).iter().filter_map(|r| r["expr"].as_str().map(String::from)).collect::<Vec<_>>();
+    let queried: BTreeSet<String> =
+        promql::dashboard_exprs(&dashboard).iter().chain(&rule_exprs).flat_map(|e| promql::metric_names(e)).collect();
     let missing: Vec<_> = queried.difference(&exported).collect();
     assert!(missing.is_empty(), "queried but not exported: {missing:?}\n{body}");
     assert!(queried.len() >= 12, "{queried:?}");

@@ -15,19 +15,6 @@ use testenv::proxy::{Mode, TcpProxy};
 /// The Lease duration the test replicas run with (see `Stork::spawn`).
 const LEASE: Duration = Duration::from_secs(3);
 
-async fn wait_readyz(stork: &Stork, body: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some((200, text)) = stork.get("/readyz")
-            && text.contains(body)
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "/readyz never said {body:?}:\n{}", stork.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_cut_off_mid_migration_stops_and_the_other_replica_finishes() {
     let (source, destination) = TestCluster::start_pair().await.expect("clusters");

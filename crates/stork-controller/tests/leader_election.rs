@@ -2,26 +2,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use stork_api::{ClusterPair, ClusterPairStatusType as S};
 use testenv::TestCluster;
-
-async fn wait_readyz(stork: &Stork, body: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some((200, text)) = stork.get("/readyz")
-            && text.contains(body)
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "/readyz never said {body:?}:\n{}", stork.log());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_lease_holder_writes_and_a_follower_takes_over() {

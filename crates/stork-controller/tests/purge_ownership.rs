@@ -9,11 +9,6 @@ use common::*;
 use stork_api::MigrationStatusType as M;
 use testenv::TestCluster;
 
-fn must(cluster: &TestCluster, args: &[&str]) {
-    let (ok, out) = kubectl(cluster, args);
-    assert!(ok, "kubectl {args:?}: {out}");
-}
-
 fn configmaps(cluster: &TestCluster) -> Vec<String> {
     let mut names: Vec<String> = written_by(cluster, "shop", "cm").into_keys().collect();
     names.retain(|n| !n.ends_with("kube-root-ca.crt"));

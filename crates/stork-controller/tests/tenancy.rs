@@ -13,11 +13,6 @@ use kube::api::Api;
 use stork_api::{MigrationStatusType as M, ResourceTransformation, ResourceTransformationStatusType as RT};
 use testenv::TestCluster;
 
-fn must(cluster: &TestCluster, args: &[&str]) {
-    let (ok, out) = kubectl(cluster, args);
-    assert!(ok, "kubectl {args:?}: {out}");
-}
-
 fn reason_of(status: &stork_api::MigrationStatus, kind: &str, name: &str) -> String {
     status
         .resources

@@ -33,16 +33,7 @@ impl Binaries {
     }
 
     fn from_script() -> anyhow::Result<PathBuf> {
-        let script = repo_root().join("scripts/control-plane");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg("path")
-            .output()
-            .with_context(|| format!("cannot run {}; {HINT}", script.display()))?;
-        if !out.status.success() {
-            bail!("control-plane binaries are not built ({}); {HINT}", String::from_utf8_lossy(&out.stderr).trim());
-        }
-        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        path_from_script("scripts/control-plane", "control-plane binaries are not built", HINT)
     }
 
     pub fn etcd(&self) -> PathBuf {
@@ -57,6 +48,21 @@ impl Binaries {
     pub fn kubectl(&self) -> PathBuf {
         self.dir.join("kubectl")
     }
+}
+
+/// What `bash <script> path` prints (a directory the script builds and caches); `missing` and `hint`
+/// say what is not there and how to build it.
+pub(crate) fn path_from_script(script: &str, missing: &str, hint: &str) -> anyhow::Result<PathBuf> {
+    let script = repo_root().join(script);
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("path")
+        .output()
+        .with_context(|| format!("cannot run {}; {hint}", script.display()))?;
+    if !out.status.success() {
+        bail!("{missing} ({}); {hint}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
 /// The workspace root (two levels above this crate).

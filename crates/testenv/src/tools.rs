@@ -1,9 +1,7 @@
 //! The ecosystem tools tests run for real (helm, promtool), built by `scripts/tools build`.
 
+use anyhow::bail;
 use std::path::PathBuf;
-use std::process::Command;
-
-use anyhow::{Context, bail};
 
 const HINT: &str =
     "build them once with: scripts/tools build   (then tests find them automatically, or set STORK_TOOLS_BIN)";
@@ -13,18 +11,7 @@ const HINT: &str =
 pub fn locate(name: &str) -> anyhow::Result<PathBuf> {
     let dir = match std::env::var_os("STORK_TOOLS_BIN") {
         Some(dir) => PathBuf::from(dir),
-        None => {
-            let script = crate::binaries::repo_root().join("scripts/tools");
-            let out = Command::new("bash")
-                .arg(&script)
-                .arg("path")
-                .output()
-                .with_context(|| format!("cannot run {}; {HINT}", script.display()))?;
-            if !out.status.success() {
-                bail!("helm and promtool are not built ({}); {HINT}", String::from_utf8_lossy(&out.stderr).trim());
-            }
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        }
+        None => crate::binaries::path_from_script("scripts/tools", "helm and promtool are not built", HINT)?,
     };
     let path = dir.join(name);
     if !path.is_file() {

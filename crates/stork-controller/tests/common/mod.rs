@@ -431,3 +431,23 @@ pub async fn wait_until_allowed(cluster: &TestCluster, user: &str, verb: &str, r
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// `kubectl args` that must succeed.
+pub fn must(cluster: &TestCluster, args: &[&str]) {
+    let (ok, out) = kubectl(cluster, args);
+    assert!(ok, "kubectl {args:?}: {out}");
+}
+
+/// Waits until the controller's `/readyz` answers 200 with `body` in it (`leading`, `standby`).
+pub async fn wait_readyz(stork: &Stork, body: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some((200, text)) = stork.get("/readyz")
+            && text.contains(body)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "/readyz never said {body:?}:\n{}", stork.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -99,3 +99,24 @@ pub fn exported(body: &str) -> BTreeSet<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Every `expr` of every panel's targets of a Grafana dashboard.
+pub fn dashboard_exprs(dashboard: &serde_json::Value) -> Vec<String> {
+    dashboard["panels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(String::from))
+        .collect()
+}
+
+/// Every rule of a Prometheus rules file (`groups[].rules[]`).
+pub fn rules(file: &serde_json::Value) -> Vec<serde_json::Value> {
+    file["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
