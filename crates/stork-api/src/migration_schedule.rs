@@ -44,6 +44,8 @@ pub enum SchedulePolicyType {
     Daily,
     Weekly,
     Monthly,
+    /// stork-rs: the full passes of a continuous policy.
+    Continuous,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -73,6 +75,58 @@ pub struct MigrationScheduleStatus {
     /// its last Migration started.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// stork-rs: how far behind the destination is, on a continuous policy (written by the sync itself,
+    /// at most every few seconds and only when something changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous: Option<ContinuousSyncStatus>,
+}
+
+/// stork-rs: the state of a continuous schedule's sync.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuousSyncStatus {
+    /// `Starting`, `CatchingUp` (comparing both clusters by hashes after a start or a pause), `Watching`,
+    /// or `Paused` (a cluster is out of reach or the schedule cannot run; `reason` says which).
+    #[serde(default)]
+    pub state: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Age of the oldest change seen and not yet written, in milliseconds (0: the destination is current).
+    #[serde(default)]
+    pub lag_milliseconds: u64,
+    /// Objects changed on either side and not yet written.
+    #[serde(default)]
+    pub pending: u64,
+    /// Changes written since the sync started.
+    #[serde(default)]
+    pub applied_changes: u64,
+    /// Changes that could not be written (each is retried, and the next full pass tries again).
+    #[serde(default)]
+    pub failed_changes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_change: Option<AppliedChange>,
+    /// The last failure, when a change failed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_failure: String,
+    /// When the sync last compared both clusters whole (at its start, after a pause, after a watch
+    /// could not resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_catch_up_timestamp: Option<Time>,
+    /// When this status was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_timestamp: Option<Time>,
+}
+
+/// stork-rs: the last change a continuous sync wrote.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedChange {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// `Created`, `Updated` or `Deleted`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_timestamp: Option<Time>,
 }
 
 fn is_zero_u32(n: &u32) -> bool {

@@ -49,6 +49,8 @@ pub struct Context {
     pub clock: crate::clock::Clock,
     /// Revoked the moment this replica stops leading: migration runs check it between tiers of writes.
     pub fence: stork_migrate::Fence,
+    /// The continuous schedules' syncs running in this process.
+    pub continuous: crate::schedule::continuous::Syncs,
 }
 
 impl Context {

@@ -99,6 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         memory: Default::default(),
         clock: clock::Clock::new(args.fake_clock_file.clone()),
         fence: if args.leader_elect { stork_migrate::Fence::armed() } else { stork_migrate::Fence::default() },
+        continuous: Default::default(),
     });
 
     let controllers = async {

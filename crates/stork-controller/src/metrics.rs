@@ -72,6 +72,7 @@ pub struct Metrics {
     schedule_rpo: Family<ObjectLabels, Gauge>,
     schedule_failures: Family<ObjectLabels, Gauge>,
     schedule_period: Family<ObjectLabels, Gauge>,
+    continuous: ContinuousFamilies,
 }
 
 impl Metrics {
@@ -171,7 +172,9 @@ impl Metrics {
             "Migrations of a schedule that failed since the last one that did not",
             schedule_failures.clone(),
         );
+        let continuous = ContinuousFamilies::register(&mut registry);
         Arc::new(Self {
+            continuous,
             registry,
             schedule_status,
             schedule_last_success,
@@ -284,7 +287,31 @@ impl Metrics {
         }
     }
 
+    /// A continuous schedule's sync right now (see [`ContinuousSample`]).
+    pub fn set_continuous(&self, namespace: &str, name: &str, sample: &ContinuousSample) {
+        let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
+        let c = &self.continuous;
+        c.lag.get_or_create(&labels).set(sample.lag.as_secs_f64());
+        c.pending.get_or_create(&labels).set(i64::try_from(sample.pending).unwrap_or(i64::MAX));
+        c.paused.get_or_create(&labels).set(i64::from(sample.paused));
+        // Counters only grow: they are created here so that a schedule without changes has series at 0.
+        c.applied.get_or_create(&labels).inc_by(sample.applied_since);
+        c.failed.get_or_create(&labels).inc_by(sample.failed_since);
+    }
+
+    /// The sync of a schedule stopped (its policy is no longer continuous, or it was deleted).
+    pub fn forget_continuous(&self, namespace: &str, name: &str) {
+        let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
+        let c = &self.continuous;
+        c.lag.remove(&labels);
+        c.pending.remove(&labels);
+        c.paused.remove(&labels);
+        c.applied.remove(&labels);
+        c.failed.remove(&labels);
+    }
+
     pub fn forget_schedule(&self, namespace: &str, name: &str) {
+        self.forget_continuous(namespace, name);
         let labels = ObjectLabels { name: name.into(), namespace: namespace.into() };
         self.schedule_period.remove(&labels);
         self.schedule_status.remove(&labels);
@@ -320,5 +347,63 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
+    }
+}
+
+/// What a continuous sync reports, each time it reports.
+#[derive(Debug, Clone, Default)]
+pub struct ContinuousSample {
+    pub lag: std::time::Duration,
+    pub pending: usize,
+    pub paused: bool,
+    /// Changes written since the previous sample.
+    pub applied_since: u64,
+    pub failed_since: u64,
+}
+
+/// The series of continuous schedules.
+struct ContinuousFamilies {
+    lag: Family<ObjectLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pending: Family<ObjectLabels, Gauge>,
+    paused: Family<ObjectLabels, Gauge>,
+    applied: Family<ObjectLabels, Counter>,
+    failed: Family<ObjectLabels, Counter>,
+}
+
+impl ContinuousFamilies {
+    fn register(registry: &mut Registry) -> Self {
+        let families = Self {
+            lag: Family::default(),
+            pending: Family::default(),
+            paused: Family::default(),
+            applied: Family::default(),
+            failed: Family::default(),
+        };
+        registry.register(
+            "stork_continuous_sync_lag_seconds",
+            "How far behind the destination of a continuous schedule is: age of the oldest change not yet written",
+            families.lag.clone(),
+        );
+        registry.register(
+            "stork_continuous_sync_pending_objects",
+            "Objects changed on either cluster and not yet written by a continuous schedule",
+            families.pending.clone(),
+        );
+        registry.register(
+            "stork_continuous_sync_paused",
+            "1 while a continuous schedule's sync is paused (a cluster out of reach, an unusable spec)",
+            families.paused.clone(),
+        );
+        registry.register(
+            "stork_continuous_sync_applied_changes",
+            "Changes a continuous schedule wrote on the destination (creates, updates, purges)",
+            families.applied.clone(),
+        );
+        registry.register(
+            "stork_continuous_sync_failed_changes",
+            "Changes a continuous schedule could not write (each is tried again)",
+            families.failed.clone(),
+        );
+        families
     }
 }

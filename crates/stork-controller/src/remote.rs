@@ -13,11 +13,17 @@ use stork_kube::pair_config::{PairPolicy, RemoteTimeouts, client_config_for_pair
 #[derive(Clone)]
 pub struct RemoteClient {
     pub client: kube::Client,
+    /// For watches: its read timeout outlasts a watch request (see `stork_migrate::io::watch`).
+    pub watcher: kube::Client,
     /// `https://host:port` of the destination, for messages.
     pub server: String,
     /// User of the current context, quoted, and whom it acts as: for messages.
     pub user: String,
 }
+
+/// Read timeout of watch clients: longer than a watch request stays open with no event but bookmarks.
+const WATCH_READ_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(stork_migrate::io::watch::WATCH_SECONDS as u64 + 30);
 
 #[derive(Default)]
 pub struct RemoteClients {
@@ -41,14 +47,17 @@ impl RemoteClients {
         }
         let kube_config = client_config_for_pair(config, policy, RemoteTimeouts::default()).await?;
         let server = kube_config.cluster_url.to_string();
+        let mut watch_config = kube_config.clone();
+        watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
         let client = kube::Client::try_from(kube_config).map_err(|e| PairConfigError::Unusable(e.to_string()))?;
+        let watcher = kube::Client::try_from(watch_config).map_err(|e| PairConfigError::Unusable(e.to_string()))?;
         let name = config.contexts.get(&config.current_context).map(|c| c.user.clone()).unwrap_or_default();
         // Messages name the identity the destination sees.
         let user = match config.users.get(&name).and_then(|u| u.act_as.as_deref()) {
             Some(acting) => format!("{name:?} (acting as {acting:?})"),
             None => format!("{name:?}"),
         };
-        let remote = RemoteClient { client, server: server.trim_end_matches('/').to_string(), user };
+        let remote = RemoteClient { client, watcher, server: server.trim_end_matches('/').to_string(), user };
         self.lock().insert(key, (fingerprint, remote.clone()));
         Ok(remote)
     }

@@ -120,6 +120,10 @@ struct Site {
 
 impl Site {
     async fn start(destination_flags: &[&str]) -> Self {
+        Self::start_with(destination_flags, POLICY).await
+    }
+
+    async fn start_with(destination_flags: &[&str], policy: &str) -> Self {
         let (source, destination) = TestCluster::start_pair().await.expect("clusters");
         let clock = Clock::start(source.dir());
         let src_stork =
@@ -132,7 +136,7 @@ impl Site {
         ready_pair(&site.destination, &site.source, "shop", &site.dst_stork).await;
         apply(&site.source, APP);
         apply(&site.destination, USERS_OWN);
-        apply(&site.source, POLICY);
+        apply(&site.source, policy);
         apply(&site.source, &schedule_yaml("shop-dr"));
         site.wait_runs(&site.source, "shop-dr", 1).await;
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -400,6 +404,52 @@ async fn failover_and_failback_with_the_source_up_then_a_failover_with_the_sourc
 
 /// A ValidatingAdmissionPolicy refusing updates of `resource` in `shop` unless `expression` holds, in
 /// force once a dry-run update of `probe` is refused.
+/// A continuous policy under the name the schedule uses.
+const CONTINUOUS_POLICY: &str = r#"
+apiVersion: stork.libopenstorage.org/v1alpha1
+kind: NamespacedSchedulePolicy
+metadata: {name: every-minute, namespace: shop}
+policy:
+  continuous: {fullSyncIntervalMinutes: 60}
+"#;
+
+fn continuous_state(cluster: &TestCluster) -> String {
+    kget(cluster, Some("shop"), "migrationschedule", "shop-dr")
+        .and_then(|s| s["status"]["continuous"]["state"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_of_a_continuous_schedule_drains_its_sync_instead_of_a_last_mile_migration() {
+    let site = Site::start_with(&[], CONTINUOUS_POLICY).await;
+    let (source, destination) = (&site.source, &site.destination);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while continuous_state(source) != "Watching" {
+        assert!(Instant::now() < deadline, "the sync is not watching\n{}", site.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Changed just before the failover: the sync carries it, not a Migration.
+    assert!(kubectl(source, &["patch", "configmap", "settings", "-n", "shop", "-p", r#"{"data":{"color":"red"}}"#]).0);
+    let (failover, _took) = site.act("failover-c", "failover", json!({"migrationScheduleReference": "shop-dr"})).await;
+    let fo = status(&failover);
+    assert_eq!(fo.status, A::Successful, "{fo:#?}\n{}", site.log());
+    let last_mile = fo.stages.iter().find(|r| r.stage == S::LastMileMigration).expect("last mile stage");
+    assert!(last_mile.reason.contains("continuous sync of MigrationSchedule shop/shop-dr drained"), "{last_mile:?}");
+    let uid = failover.metadata.uid.clone().unwrap_or_default();
+    let migration = format!("shop-dr-lastmile-failover-{}", &uid[..7]);
+    assert!(kget(source, Some("shop"), "migration", &migration).is_none(), "a last-mile Migration ran");
+    let settings = kget(destination, Some("shop"), "configmap", "settings").expect("settings");
+    assert_eq!(settings["data"]["color"], "red", "the change made just before the failover");
+    assert_eq!(replicas(destination, "deployment", "web"), 3, "up on the destination");
+    assert_eq!(replicas(source, "deployment", "web"), 0, "idle on the source");
+    assert_eq!(continuous_state(source), "Drained");
+    let schedule = kget(source, Some("shop"), "migrationschedule", "shop-dr").expect("schedule");
+    assert_eq!(schedule["spec"]["suspend"], true, "the sync stays stopped after the failover");
+    // Stopped for good: activating the copies is not drift it corrects.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(replicas(destination, "deployment", "web"), 3, "the destination stays up");
+}
+
 async fn refuse(cluster: &TestCluster, name: &str, resource: &str, expression: &str, probe: (&str, Value)) {
     let (group, plural) = resource.split_once('/').expect("group/resource");
     let policy = json!({

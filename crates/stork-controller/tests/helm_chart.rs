@@ -193,7 +193,7 @@ async fn installed_with_helm_it_migrates_and_exports_what_the_dashboard_and_aler
     let web = kget(&destination, Some("shop"), "deployment", "web").expect("Deployment copied");
     assert_eq!(web["spec"]["replicas"], 0, "idle on the destination");
 
-    let schedule = "apiVersion: stork.libopenstorage.org/v1alpha1\nkind: SchedulePolicy\nmetadata: {name: every-15}\npolicy:\n  interval: {intervalMinutes: 15}\n---\n\
+    let schedule = "apiVersion: stork.libopenstorage.org/v1alpha1\nkind: SchedulePolicy\nmetadata: {name: every-15}\npolicy:\n  interval: {intervalMinutes: 15}\n  continuous: {}\n---\n\
         apiVersion: stork.libopenstorage.org/v1alpha1\nkind: MigrationSchedule\nmetadata: {name: shop-dr, namespace: shop}\n\
         spec:\n  schedulePolicyName: every-15\n  template:\n    spec: {clusterPair: remotecluster, namespaces: [shop]}\n";
     let (ok, out) = kubectl_create(&source, schedule);
@@ -204,6 +204,13 @@ async fn installed_with_helm_it_migrates_and_exports_what_the_dashboard_and_aler
         .is_none()
     {
         assert!(Instant::now() < deadline, "the schedule's first Migration did not succeed\n{}", stork.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Its continuous sync watches with the chart's RBAC.
+    while kget(&source, Some("shop"), "migrationschedule", "shop-dr")
+        .is_none_or(|s| s["status"]["continuous"]["state"] != "Watching")
+    {
+        assert!(Instant::now() < deadline, "the schedule's continuous sync is not watching\n{}", stork.log());
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 

@@ -63,6 +63,7 @@ async fn the_reconcilers_run_in_process() {
         memory: Default::default(),
         clock: Default::default(),
         fence: Default::default(),
+        continuous: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let controllers = tokio::spawn({

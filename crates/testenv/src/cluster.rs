@@ -421,6 +421,18 @@ impl TestCluster {
         &self.etcd_url
     }
 
+    /// Compacts etcd's history up to its current revision (as the API server's own compaction does, only
+    /// now): a watch resuming from an older resourceVersion then gets `410 Gone`. Returns the revision.
+    pub fn compact_etcd(&self) -> anyhow::Result<u64> {
+        let header = etcd_post(&self.etcd_url, "/v3/kv/range", r#"{"key":"AA=="}"#)?;
+        let revision: u64 = header["header"]["revision"]
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .with_context(|| format!("no revision in etcd's answer {header}"))?;
+        etcd_post(&self.etcd_url, "/v3/kv/compaction", &format!(r#"{{"revision":"{revision}","physical":true}}"#))?;
+        Ok(revision)
+    }
+
     /// The admin kubeconfig (same CA, same admin certificate) with another server URL, e.g. a proxy's.
     /// The serving certificate is for 127.0.0.1, so TLS still verifies through a proxy on loopback.
     pub fn kubeconfig_via(&self, server_url: &str) -> String {
@@ -629,4 +641,27 @@ pub async fn ensure_namespace(client: &kube::Client, name: &str) -> anyhow::Resu
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// One POST to etcd's JSON gateway (plain HTTP on loopback), its answer parsed.
+fn etcd_post(etcd_url: &str, path: &str, body: &str) -> anyhow::Result<serde_json::Value> {
+    use std::io::{Read, Write};
+    let authority = etcd_url.strip_prefix("http://").unwrap_or(etcd_url);
+    let mut stream =
+        std::net::TcpStream::connect(authority).with_context(|| format!("connecting to etcd at {etcd_url}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, payload) = answer.split_once("\r\n\r\n").with_context(|| format!("etcd answered {answer:?}"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("etcd {path}: {head}");
+    }
+    // Chunked or not, the JSON object is the payload's outermost braces.
+    let json = payload.find('{').zip(payload.rfind('}')).map(|(a, b)| &payload[a..=b]).unwrap_or(payload);
+    serde_json::from_str(json).with_context(|| format!("etcd {path} answered {payload:?}"))
 }

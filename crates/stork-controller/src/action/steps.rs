@@ -185,10 +185,21 @@ async fn validate(run: &Run, ctx: &Context, status: &mut ActionStatus) -> Result
         )));
     };
     let from = run.from()?;
-    suspend(from, &leaving_schedule, &run.action).await?;
+    let continuous = is_continuous(&leaving_schedule);
+    if !continuous {
+        suspend(from, &leaving_schedule, &run.action).await?;
+    }
     if let Some(running) = in_flight(&leaving_schedule) {
         return Ok(StepResult::Waiting(format!(
             "waiting for Migration {ns}/{running} of the schedule to finish before switching"
+        )));
+    }
+    if continuous {
+        return Ok(StepResult::Done(format!(
+            "MigrationSchedule {ns}/{} keeps syncing continuously on the {} until the source is idle, and is drained in the last mile; preflight: {}",
+            leaving_schedule.name_any(),
+            from.name(),
+            preflight_summary(status)
         )));
     }
     Ok(StepResult::Done(format!(
@@ -197,6 +208,54 @@ async fn validate(run: &Run, ctx: &Context, status: &mut ActionStatus) -> Result
         from.name(),
         preflight_summary(status)
     )))
+}
+
+/// Whether a schedule's continuous sync is running (its status says it watches), so that a switch can
+/// let it carry the source's last changes instead of a last-mile Migration.
+fn is_continuous(schedule: &MigrationSchedule) -> bool {
+    schedule.spec.suspend != Some(true)
+        && schedule.status.as_ref().and_then(|s| s.continuous.as_ref()).is_some_and(|c| c.state == "Watching")
+}
+
+/// The last mile of a continuous schedule: suspend it now that the source is idle, and wait until its
+/// sync says it wrote everything it saw. `None` when the sync cannot do it (it was not watching, or
+/// stopped without draining): a last-mile Migration then runs instead.
+async fn drain_continuous(run: &Run, from: &Cluster) -> Result<Option<StepResult>, EngineError> {
+    let Some(schedule) = run.leaving_schedule().await? else { return Ok(None) };
+    let (ns, name) = (&run.namespace, schedule.name_any());
+    let ours = schedule.annotations().get(SUSPENDED_BY_FAILOVER) == Some(&run.action);
+    let continuous = schedule.status.as_ref().and_then(|s| s.continuous.clone());
+    if !ours {
+        if !is_continuous(&schedule) {
+            return Ok(None);
+        }
+        suspend(from, &schedule, &run.action).await?;
+        return Ok(Some(StepResult::Waiting(format!(
+            "draining the continuous sync of MigrationSchedule {ns}/{name} on the {}",
+            from.name()
+        ))));
+    }
+    let Some(c) = continuous else { return Ok(None) };
+    if let Some(running) = in_flight(&schedule) {
+        return Ok(Some(StepResult::Waiting(format!(
+            "waiting for Migration {ns}/{running} of the schedule to finish before switching"
+        ))));
+    }
+    match c.state.as_str() {
+        "Drained" => Ok(Some(StepResult::Done(format!(
+            "the continuous sync of MigrationSchedule {ns}/{name} drained: every change seen on the {} was written ({} changes written by the sync{})",
+            from.name(),
+            c.applied_changes,
+            c.last_applied_change
+                .map(|l| format!(", the last {} {}", l.action.to_lowercase(), l.object))
+                .unwrap_or_default()
+        )))),
+        "Watching" | "CatchingUp" | "Starting" => Ok(Some(StepResult::Waiting(format!(
+            "draining the continuous sync of MigrationSchedule {ns}/{name}: {} pending, {} ms behind",
+            c.pending, c.lag_milliseconds
+        )))),
+        _ => Ok(None),
+    }
 }
 
 fn preflight_summary(status: &ActionStatus) -> String {
@@ -361,7 +420,16 @@ async fn last_mile(run: &Run) -> Result<StepResult, EngineError> {
     let name = last_mile_name(&run.schedule_name(), run.direction, &run.uid7);
     let api: Api<Migration> = Api::namespaced(from.client().clone(), ns);
     let found = from.within(format!("reading Migration {ns}/{name}"), api.get_opt(&name)).await?;
+    if found.is_none()
+        && let Some(drained) = drain_continuous(run, from).await?
+    {
+        return Ok(drained);
+    }
     let Some(migration) = found else {
+        // Not continuous (or its sync could not drain): the schedule is suspended before the copy.
+        if let Some(schedule) = run.leaving_schedule().await? {
+            suspend(from, &schedule, &run.action).await?;
+        }
         let mut spec = run.schedule.spec.template.spec.clone();
         spec.namespaces = run.namespaces.iter().cloned().collect();
         spec.namespace_selectors.clear();

@@ -121,7 +121,12 @@ mod tests {
             .expect("runtime")
             .block_on(async { kube::Client::try_from(config) })
             .expect("client");
-        RemoteClient { client, server: "https://127.0.0.1:6443".into(), user: "\"dr-admin\"".into() }
+        RemoteClient {
+            watcher: client.clone(),
+            client,
+            server: "https://127.0.0.1:6443".into(),
+            user: "\"dr-admin\"".into(),
+        }
     }
 
     fn api(code: u16, reason: &str, message: &str) -> kube::Error {

@@ -26,7 +26,7 @@ use crate::context::Context;
 use crate::remote::RemoteClient;
 
 /// Why an attempt did not get to run.
-enum Stop {
+pub(crate) enum Stop {
     /// Terminal: the Migration fails with this reason.
     Invalid(String),
     /// May pass: tried again later.
@@ -40,12 +40,12 @@ impl From<EngineError> for Stop {
 }
 
 /// What resolving a Migration gave.
-struct Resolved {
-    clusters: Clusters,
-    namespaces: BTreeSet<String>,
-    cluster_namespaces: usize,
-    transforms: HashMap<String, Vec<TransformSpec>>,
-    writer: String,
+pub(crate) struct Resolved {
+    pub clusters: Clusters,
+    pub namespaces: BTreeSet<String>,
+    pub cluster_namespaces: usize,
+    pub transforms: HashMap<String, Vec<TransformSpec>>,
+    pub writer: String,
 }
 
 pub(super) async fn attempt(cached: &Migration, ctx: &Context) -> Result<Action, Error> {
@@ -164,7 +164,7 @@ pub(super) async fn attempt(cached: &Migration, ctx: &Context) -> Result<Action,
 }
 
 /// `includeResources: false` migrates only volumes' objects (claims and their volumes).
-fn effective_spec(migration: &Migration) -> MigrationSpec {
+pub(crate) fn effective_spec(migration: &Migration) -> MigrationSpec {
     let mut spec = migration.spec.clone();
     if spec.include_resources == Some(false) {
         spec.resource_types = vec!["PersistentVolumeClaim".to_string()];
@@ -172,8 +172,9 @@ fn effective_spec(migration: &Migration) -> MigrationSpec {
     spec
 }
 
-/// Everything the Migration names, read on the source: its namespaces, its pairs, its rules.
-async fn resolve(
+/// Everything the Migration names, read on the source: its namespaces, its pairs, its rules. A
+/// continuous schedule's sync resolves its template the same way.
+pub(crate) async fn resolve(
     ctx: &Context,
     migration: &Migration,
     namespace: &str,

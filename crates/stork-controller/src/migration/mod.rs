@@ -1,6 +1,6 @@
 //! Migrations: the controller that runs the engine for each Migration and reports on it.
 
-mod attempt;
+pub(crate) mod attempt;
 pub mod controller;
 mod retry;
 mod status;

@@ -72,6 +72,7 @@ async fn reconcile_once(guarded: Arc<DeserializeGuard<MigrationSchedule>>, ctx: 
 /// since a failover may need it.
 async fn cleanup(schedule: &MigrationSchedule, ctx: &Context) -> Result<Action, Error> {
     let namespace = schedule.namespace().unwrap_or_default();
+    ctx.continuous.stop(&namespace, &schedule.name_any());
     let migrations: Api<Migration> = Api::namespaced(ctx.client.clone(), &namespace);
     let names: Vec<String> = match &schedule.status {
         Some(status) => status.items.values().flatten().map(|i| i.name.clone()).collect(),

@@ -1,6 +1,7 @@
 //! MigrationSchedules: Migrations created when a SchedulePolicy fires, kept as a series (every seventh
 //! full, the policy's retain honoured), with a static copy on the destination.
 
+pub mod continuous;
 pub mod controller;
 mod policies;
 mod progress;

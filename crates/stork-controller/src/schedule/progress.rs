@@ -26,6 +26,7 @@ pub fn history(status: &MigrationScheduleStatus, created: Timestamp) -> History 
             last(SchedulePolicyType::Daily),
             last(SchedulePolicyType::Weekly),
             last(SchedulePolicyType::Monthly),
+            last(SchedulePolicyType::Continuous),
         ],
     }
 }

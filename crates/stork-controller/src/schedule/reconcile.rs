@@ -3,6 +3,7 @@
 //! prune what the policy does not retain, and say in status whether protection holds.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -21,12 +22,13 @@ use stork_api::{
 use stork_migrate::schedule::{policy, series, trigger};
 
 use super::Error;
+use super::continuous;
 use super::policies;
 use super::progress::{consecutive_failures, history, last_success, names, running};
 use super::static_copy::{self, Copy};
 use crate::context::Context;
 
-pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Result<Action, Error> {
+pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Arc<Context>) -> Result<Action, Error> {
     let namespace = schedule.namespace().ok_or(Error::NoNamespace)?;
     let name = schedule.name_any();
     // The copy on the destination never runs, even when resumed there.
@@ -36,7 +38,8 @@ pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Re
     let resync = ctx.settings.schedule_resync_interval;
     let tz = &ctx.settings.schedule_time_zone;
     let now = ctx.clock.now();
-    let old = schedule.status.clone().unwrap_or_default();
+    // `status.continuous` is the sync's own to write (another field manager): never written from here.
+    let old = MigrationScheduleStatus { continuous: None, ..schedule.status.clone().unwrap_or_default() };
     let mut status = old.clone();
     status.time_zone = tz.iana_name().unwrap_or("Local").to_string();
 
@@ -61,6 +64,7 @@ pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Re
             }
             status.message = message;
             status.next_trigger_timestamp = None;
+            stop_continuous(ctx, schedule).await;
             write_status(ctx, &namespace, &name, &old, &status).await?;
             ctx.metrics.set_schedule(&namespace, &name, &status, now);
             ctx.metrics.set_schedule_period(&namespace, &name, None);
@@ -69,6 +73,12 @@ pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Re
     };
 
     let suspended = keep_static_copy(ctx, schedule, &mut status).await || schedule.spec.suspend == Some(true);
+    match policy::continuous(&policy) {
+        Some(continuous) if !suspended => ctx.continuous.ensure(ctx, schedule, continuous),
+        // Suspended (by a failover, say): what is pending is written first, and status says so.
+        Some(_) => ctx.continuous.drain(&namespace, &name),
+        None => stop_continuous(ctx, schedule).await,
+    }
     let mut requeue = resync;
     if suspended {
         status.next_trigger_timestamp = None;
@@ -94,6 +104,15 @@ pub(super) async fn reconcile(schedule: &MigrationSchedule, ctx: &Context) -> Re
     ctx.metrics.set_schedule(&namespace, &name, &status, now);
     ctx.metrics.set_schedule_period(&namespace, &name, policy::period(&policy));
     Ok(Action::requeue(requeue))
+}
+
+/// Stops the schedule's continuous sync, if one runs, and removes what it said in status.
+async fn stop_continuous(ctx: &Context, schedule: &MigrationSchedule) {
+    let (namespace, name) = (schedule.namespace().unwrap_or_default(), schedule.name_any());
+    let stopped = ctx.continuous.stop(&namespace, &name);
+    if stopped || schedule.status.as_ref().is_some_and(|s| s.continuous.is_some()) {
+        continuous::clear_status(ctx, &namespace, &name).await;
+    }
 }
 
 /// Items follow their Migrations' status; a finished one gets its finish time and an event.

@@ -2,6 +2,7 @@
 //! step of a migration, in the order a migration takes them.
 
 pub mod activate;
+pub mod continuous;
 pub mod drift;
 pub mod hash;
 pub mod model;

@@ -88,6 +88,14 @@ pub struct Baseline {
     pub later: u64,
 }
 
+impl Baseline {
+    /// Whether `copy` still holds what stork-rs last wrote or checked there: the same object, the same
+    /// fields owned by stork-rs, and no later writer touching them (or only the ones seen then).
+    pub fn still_holds(&self, copy: &CopyRecord) -> bool {
+        self.uid == copy.uid && copy.ours == Some(self.ours) && (!copy.overlapped || self.later == copy.later)
+    }
+}
+
 /// What is known of the source object.
 #[derive(Debug, Clone, Copy)]
 pub enum SourceState<'a> {
@@ -121,10 +129,10 @@ pub fn decide(source: SourceState<'_>, copy: Option<&CopyRecord>, baseline: Opti
     if copy.hash != Some(summary.hash) {
         return Decision::Update(UpdateReason::SourceChanged);
     }
-    let Some(ours) = copy.ours else { return Decision::Update(UpdateReason::Adopted) };
-    if let Some(baseline) = baseline.filter(|b| b.uid == copy.uid && b.ours == ours)
-        && (!copy.overlapped || baseline.later == copy.later)
-    {
+    if copy.ours.is_none() {
+        return Decision::Update(UpdateReason::Adopted);
+    }
+    if baseline.is_some_and(|b| b.still_holds(copy)) {
         return Decision::Unchanged;
     }
     match (&copy.sets, desired) {

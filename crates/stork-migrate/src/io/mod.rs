@@ -5,7 +5,9 @@ pub mod destination;
 pub mod preflight;
 pub mod read;
 pub mod source;
+pub mod sync;
 pub mod transformation;
+pub mod watch;
 pub mod write;
 
 mod applier;

@@ -101,7 +101,7 @@ pub(super) struct Planned {
 }
 
 impl<'a> Run<'a> {
-    fn new(clusters: &'a Clusters, job: &'a Job, memory: &'a Memory, progress: &'a Progress) -> Self {
+    pub(super) fn new(clusters: &'a Clusters, job: &'a Job, memory: &'a Memory, progress: &'a Progress) -> Self {
         let preparer = Preparer::new(&job.spec, &job.transforms, &job.transform_name);
         let fingerprints = job.namespaces.iter().map(|ns| (ns.clone(), preparer.fingerprint(ns))).collect();
         Self {

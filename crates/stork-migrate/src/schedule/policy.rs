@@ -2,7 +2,9 @@
 //! names, its validation messages (which users and tools match on) and its default retain counts.
 
 use jiff::civil::{Time, Weekday};
-use stork_api::{DailyPolicy, IntervalPolicy, MonthlyPolicy, SchedulePolicyItem, SchedulePolicyType, WeeklyPolicy};
+use stork_api::{
+    ContinuousPolicy, DailyPolicy, IntervalPolicy, MonthlyPolicy, SchedulePolicyItem, SchedulePolicyType, WeeklyPolicy,
+};
 
 /// Go's `time.Kitchen` layout, and the lower-case one Stork falls back to.
 const KITCHEN: &str = "3:04PM";
@@ -103,8 +105,25 @@ pub fn validate(policy: &SchedulePolicyItem) -> Result<(), String> {
             return Err(format!("Invalid date of the month ({}) in Monthly policy", monthly.date));
         }
     }
-    if policy.interval.is_none() && policy.daily.is_none() && policy.weekly.is_none() && policy.monthly.is_none() {
-        return Err("the policy sets none of interval, daily, weekly or monthly".to_string());
+    if let Some(continuous) = &policy.continuous {
+        let debounce = continuous.debounce_milliseconds.unwrap_or(DEFAULT_DEBOUNCE_MILLISECONDS);
+        if !(0..=MAX_DEBOUNCE_MILLISECONDS).contains(&debounce) {
+            return Err(format!(
+                "Invalid debounceMilliseconds ({debounce}) in Continuous policy: it must be between 0 and {MAX_DEBOUNCE_MILLISECONDS}"
+            ));
+        }
+        let minutes = continuous.full_sync_interval_minutes.unwrap_or(DEFAULT_FULL_SYNC_MINUTES);
+        if minutes < 1 {
+            return Err(format!("Invalid fullSyncIntervalMinutes ({minutes}) in Continuous policy"));
+        }
+    }
+    if policy.interval.is_none()
+        && policy.daily.is_none()
+        && policy.weekly.is_none()
+        && policy.monthly.is_none()
+        && policy.continuous.is_none()
+    {
+        return Err("the policy sets none of interval, daily, weekly, monthly or continuous".to_string());
     }
     Ok(())
 }
@@ -117,6 +136,7 @@ pub fn retain(policy: &SchedulePolicyItem, kind: SchedulePolicyType) -> usize {
         SchedulePolicyType::Daily => (policy.daily.as_ref().and_then(|p| p.retain), 30),
         SchedulePolicyType::Weekly => (policy.weekly.as_ref().and_then(|p| p.retain), 7),
         SchedulePolicyType::Monthly => (policy.monthly.as_ref().and_then(|p| p.retain), 12),
+        SchedulePolicyType::Continuous => (policy.continuous.as_ref().and_then(|p| p.retain), 10),
     };
     set.filter(|r| *r > 0).map_or(default, |r| usize::try_from(r).unwrap_or(default))
 }
@@ -136,6 +156,7 @@ pub fn period(policy: &SchedulePolicyItem) -> Option<std::time::Duration> {
             SchedulePolicyType::Daily => DAY,
             SchedulePolicyType::Weekly => 7 * DAY,
             SchedulePolicyType::Monthly => 31 * DAY,
+            SchedulePolicyType::Continuous => full_sync_interval(policy).map_or(0, |d| d.as_secs()),
         })
         .filter(|seconds| *seconds > 0)
         .min()
@@ -157,7 +178,41 @@ pub fn kinds(policy: &SchedulePolicyItem) -> Vec<SchedulePolicyType> {
     if policy.monthly.is_some() {
         out.push(SchedulePolicyType::Monthly);
     }
+    if policy.continuous.is_some() {
+        out.push(SchedulePolicyType::Continuous);
+    }
     out
+}
+
+/// Default of `debounceMilliseconds`: short against the one-second target, long enough to make a burst
+/// of changes to one object one write.
+pub const DEFAULT_DEBOUNCE_MILLISECONDS: i64 = 100;
+pub const MAX_DEBOUNCE_MILLISECONDS: i64 = 60_000;
+/// Default of `fullSyncIntervalMinutes`.
+pub const DEFAULT_FULL_SYNC_MINUTES: i64 = 60;
+
+/// The continuous member of a validated policy: its debounce and its full-pass interval.
+pub fn continuous(policy: &SchedulePolicyItem) -> Option<Continuous> {
+    let member: &ContinuousPolicy = policy.continuous.as_ref()?;
+    let debounce =
+        member.debounce_milliseconds.unwrap_or(DEFAULT_DEBOUNCE_MILLISECONDS).clamp(0, MAX_DEBOUNCE_MILLISECONDS);
+    Some(Continuous {
+        debounce: std::time::Duration::from_millis(u64::try_from(debounce).unwrap_or(0)),
+        full_sync_interval: full_sync_interval(policy)?,
+    })
+}
+
+/// What a continuous member asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Continuous {
+    pub debounce: std::time::Duration,
+    pub full_sync_interval: std::time::Duration,
+}
+
+/// Minutes between a continuous member's full passes.
+pub fn full_sync_interval(policy: &SchedulePolicyItem) -> Option<std::time::Duration> {
+    let minutes = policy.continuous.as_ref()?.full_sync_interval_minutes.unwrap_or(DEFAULT_FULL_SYNC_MINUTES);
+    Some(std::time::Duration::from_secs(u64::try_from(minutes).ok()?.saturating_mul(60)))
 }
 
 /// The policy storkctl creates and schedules fall back to when none is named.
@@ -339,6 +394,40 @@ mod tests {
         };
         assert!(validate(&both).unwrap_err().contains("Interval policy"), "members are checked in Stork's order");
         assert!(validate(&SchedulePolicyItem::default()).is_err(), "an empty policy never triggers");
+    }
+
+    #[test]
+    fn a_continuous_member_is_checked_and_defaulted() {
+        let continuous = |debounce, minutes| SchedulePolicyItem {
+            continuous: Some(ContinuousPolicy {
+                debounce_milliseconds: debounce,
+                full_sync_interval_minutes: minutes,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(validate(&continuous(None, None)), Ok(()), "a continuous member alone is a policy");
+        assert_eq!(
+            super::continuous(&continuous(None, None)),
+            Some(Continuous {
+                debounce: std::time::Duration::from_millis(100),
+                full_sync_interval: std::time::Duration::from_secs(3600)
+            })
+        );
+        assert_eq!(
+            validate(&continuous(Some(-1), None)).unwrap_err(),
+            "Invalid debounceMilliseconds (-1) in Continuous policy: it must be between 0 and 60000"
+        );
+        assert!(validate(&continuous(Some(60_001), None)).is_err());
+        assert_eq!(
+            validate(&continuous(None, Some(0))).unwrap_err(),
+            "Invalid fullSyncIntervalMinutes (0) in Continuous policy"
+        );
+        let policy = continuous(Some(0), Some(5));
+        assert_eq!(kinds(&policy), vec![SchedulePolicyType::Continuous]);
+        assert_eq!(period(&policy), Some(std::time::Duration::from_secs(300)));
+        assert_eq!(retain(&policy, SchedulePolicyType::Continuous), 10);
+        assert_eq!(super::continuous(&SchedulePolicyItem::default()), None);
     }
 
     #[test]

@@ -36,8 +36,9 @@ impl Due {
 pub struct History {
     /// When the schedule was created: occurrences before it are not runs it missed.
     pub created: Timestamp,
-    /// When the last Migration of each kind was created, in the order Interval, Daily, Weekly, Monthly.
-    pub last: [Option<Timestamp>; 4],
+    /// When the last Migration of each kind was created, in the order Interval, Daily, Weekly, Monthly,
+    /// Continuous.
+    pub last: [Option<Timestamp>; 5],
 }
 
 fn index(kind: SchedulePolicyType) -> usize {
@@ -46,6 +47,7 @@ fn index(kind: SchedulePolicyType) -> usize {
         SchedulePolicyType::Daily => 1,
         SchedulePolicyType::Weekly => 2,
         SchedulePolicyType::Monthly => 3,
+        SchedulePolicyType::Continuous => 4,
     }
 }
 
@@ -55,8 +57,8 @@ pub fn due(policy: &SchedulePolicyItem, history: &History, now: Timestamp, tz: &
     for kind in super::policy::kinds(policy) {
         let last = history.last[index(kind)];
         let scheduled = match kind {
-            SchedulePolicyType::Interval => {
-                let minutes = policy.interval.as_ref()?.interval_minutes;
+            SchedulePolicyType::Interval | SchedulePolicyType::Continuous => {
+                let minutes = every(policy, kind)?;
                 let Some(last) = last else { return Some(Due { kind, scheduled: now }) };
                 let end = last.checked_add(SignedDuration::from_mins(minutes)).ok()?;
                 if end < now { Some(end) } else { None }
@@ -82,13 +84,26 @@ pub fn next(policy: &SchedulePolicyItem, history: &History, now: Timestamp, tz: 
     super::policy::kinds(policy)
         .into_iter()
         .filter_map(|kind| match kind {
-            SchedulePolicyType::Interval => {
-                let minutes = policy.interval.as_ref()?.interval_minutes;
-                history.last[0]?.checked_add(SignedDuration::from_mins(minutes)).ok()
+            SchedulePolicyType::Interval | SchedulePolicyType::Continuous => {
+                let minutes = every(policy, kind)?;
+                history.last[index(kind)]?.checked_add(SignedDuration::from_mins(minutes)).ok()
             }
             _ => occurrence_after(policy, kind, now, tz),
         })
         .min()
+}
+
+/// Minutes between the Migrations of an interval-like member: an interval's, or a continuous member's
+/// full passes.
+fn every(policy: &SchedulePolicyItem, kind: SchedulePolicyType) -> Option<i64> {
+    match kind {
+        SchedulePolicyType::Interval => Some(policy.interval.as_ref()?.interval_minutes),
+        SchedulePolicyType::Continuous => {
+            let minutes = super::policy::full_sync_interval(policy)?.as_secs() / 60;
+            i64::try_from(minutes).ok()
+        }
+        _ => None,
+    }
 }
 
 /// The latest occurrence of a calendar member at or before `now`.
@@ -124,7 +139,7 @@ fn candidates(
         DateTime::from_parts(date, time).to_zoned(tz.clone()).ok().map(|z| z.timestamp())
     };
     let out: Vec<Timestamp> = match kind {
-        SchedulePolicyType::Interval => return None,
+        SchedulePolicyType::Interval | SchedulePolicyType::Continuous => return None,
         SchedulePolicyType::Daily => {
             let time = parse_time(&policy.daily.as_ref()?.time).ok()?;
             (-1i64..=1).filter_map(|d| today.checked_add(d.days()).ok()).filter_map(|date| at(date, time)).collect()
@@ -195,6 +210,7 @@ mod tests {
     }
 
     fn history(created: &str, last: [Option<&str>; 4]) -> History {
+        let last = [last[0], last[1], last[2], last[3], None];
         History { created: ny(created), last: last.map(|l| l.map(ny)) }
     }
 
@@ -252,11 +268,11 @@ mod tests {
         let second = "2026-11-01T06:30:00Z".parse::<Timestamp>().expect("ts"); // 1:30 EST
         let h = history("2026-01-01T00:00", [None, Some("2026-10-31T01:30"), None, None]);
         assert_eq!(due(&policy, &h, first, &tz()).map(|d| d.scheduled), Some(first));
-        let ran = History { last: [None, Some(first), None, None], ..h };
+        let ran = History { last: [None, Some(first), None, None, None], ..h };
         assert_eq!(due(&policy, &ran, second, &tz()), None, "not again an hour later");
         assert_eq!(next(&policy, &ran, second, &tz()), Some(ny("2026-11-02T01:30")));
         // An interval is absolute time, a DST change does not move it.
-        let h = History { created: first, last: [Some(first), None, None, None] };
+        let h = History { created: first, last: [Some(first), None, None, None, None] };
         assert!(due(&interval(60), &h, second, &tz()).is_none(), "60 min after 05:30Z is 06:30Z, strict");
     }
 
