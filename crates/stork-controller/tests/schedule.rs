@@ -349,7 +349,7 @@ async fn malformed_policies_and_schedules_are_refused_or_reported_and_the_contro
     }
     let reported = [
         ("missing-policy", "nope", "schedule policy \"nope\" not found"),
-        ("empty-policy", "empty", "sets none of interval, daily, weekly or monthly"),
+        ("empty-policy", "empty", "sets none of interval, daily, weekly, monthly or continuous"),
         (
             "daily-no-time",
             "no-time",

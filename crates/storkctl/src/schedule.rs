@@ -38,8 +38,8 @@ const DEFAULT_ADMIN_NAMESPACE: &str = "kube-system";
 /// The only optional resource type Stork's `--include-jobs` adds.
 const JOB_KIND: &str = "Job";
 
-/// Policy types in the order Stork evaluates (and prints) them.
-const POLICY_TYPES: [&str; 4] = ["Interval", "Daily", "Weekly", "Monthly"];
+/// Policy types in the order Stork evaluates (and prints) them, then stork-rs's continuous full passes.
+const POLICY_TYPES: [&str; 5] = ["Interval", "Daily", "Weekly", "Monthly", "Continuous"];
 const HEADER: [&str; 6] =
     ["NAME", "POLICYNAME", "CLUSTERPAIR", "SUSPEND", "LAST-SUCCESS-TIME", "LAST-SUCCESS-DURATION"];
 /// stork-rs's `-o wide` columns: the recovery point now, the next run, and the zone policy times are in.

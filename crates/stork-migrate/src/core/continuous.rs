@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::hash::ContentHash;
 use super::model::ObjectId;
 use super::plan::{Baseline, CopyRecord};
 
@@ -122,6 +123,19 @@ pub fn copy_needs_look(record: &CopyRecord, baseline: Option<&Baseline>) -> bool
     !baseline.is_some_and(|b| b.still_holds(record))
 }
 
+/// Whether a change a watch reports on a copy (`None`: deleted) must be looked at: a deleted copy, a
+/// copy not as stork-rs left it ([`copy_needs_look`]), or one carrying another hash than the sync last
+/// wrote there (another writer of the pair, such as a full pass that read the source earlier, wrote an
+/// older version: its fields are stork-rs's, so only the hash tells).
+pub fn copy_change_matters(
+    record: Option<&CopyRecord>,
+    baseline: Option<&Baseline>,
+    last_written: Option<ContentHash>,
+) -> bool {
+    let Some(record) = record else { return true };
+    last_written.is_some_and(|h| record.hash != Some(h)) || copy_needs_look(record, baseline)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -217,7 +231,15 @@ mod tests {
         let edited = CopyRecord::from_metadata(&meta("k", true), "stork-rs", false);
         assert!(copy_needs_look(&edited, baseline.as_ref()), "someone else wrote a field we own");
         assert!(copy_needs_look(&written, None), "nothing known: look");
-        let other = CopyRecord { uid: "u2".into(), ..written };
+        let other = CopyRecord { uid: "u2".into(), ..written.clone() };
         assert!(copy_needs_look(&other, baseline.as_ref()), "recreated");
+
+        let ours = ContentHash::from_hex("0123456789abcdef0123456789abcdef").expect("hash");
+        let older = ContentHash::from_hex("fedcba9876543210fedcba9876543210").expect("hash");
+        let carrying = |h| CopyRecord { hash: Some(h), ..written.clone() };
+        assert!(!copy_change_matters(Some(&carrying(ours)), baseline.as_ref(), Some(ours)), "the echo");
+        assert!(copy_change_matters(Some(&carrying(older)), baseline.as_ref(), Some(ours)), "an older version");
+        assert!(!copy_change_matters(Some(&carrying(older)), baseline.as_ref(), None), "nothing written by the sync");
+        assert!(copy_change_matters(None, baseline.as_ref(), Some(ours)), "deleted");
     }
 }

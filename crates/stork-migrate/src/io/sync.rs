@@ -10,6 +10,7 @@ use stork_api::annotations::FIELD_MANAGER;
 use super::destination::Served;
 use super::run::Run;
 use super::write::{self, Ready};
+use crate::core::hash::ContentHash;
 use crate::core::model::{ObjectId, Progress};
 use crate::core::plan::{CopyRecord, Decision, SourceState, decide, decide_on_objects, may_purge};
 use crate::core::select::{ClusterNeeds, skip_reason};
@@ -19,8 +20,9 @@ use crate::job::{Clusters, Job, Memory};
 /// What syncing one object did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Synced {
-    Created,
-    Updated,
+    /// Written, carrying this hash of the source object.
+    Created(ContentHash),
+    Updated(ContentHash),
     /// The copy already held it.
     Unchanged,
     /// The source object is gone and so is its copy now.
@@ -36,7 +38,7 @@ pub enum Synced {
 impl Synced {
     /// Whether the destination was written.
     pub fn wrote(&self) -> bool {
-        matches!(self, Self::Created | Self::Updated | Self::Purged)
+        matches!(self, Self::Created(_) | Self::Updated(_) | Self::Purged)
     }
 }
 
@@ -130,6 +132,7 @@ impl Run<'_> {
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(if create { Synced::Created } else { Synced::Updated })
+        let hash = prepared.summary.hash;
+        Ok(if create { Synced::Created(hash) } else { Synced::Updated(hash) })
     }
 }

@@ -57,6 +57,8 @@ pub enum Noticed {
     Trouble { side: Side, message: String },
     /// The watch works again after trouble.
     Resumed { side: Side },
+    /// The cluster refuses the watch (`403`): that kind is not watched; a full pass still copies it.
+    Refused { side: Side, what: String, message: String },
 }
 
 /// One watched collection.
@@ -100,6 +102,11 @@ pub async fn watch(watched: Watched, mut version: String, tx: mpsc::Sender<Notic
         let trouble = match api.watch_metadata(&params, &version).await {
             Err(kube::Error::Api(status)) if status.code == 410 => {
                 let _ = tx.send(Noticed::Expired { side, what: watched.what() }).await;
+                return;
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => {
+                let message = stork_kube::error::bounded(&status.message, stork_kube::error::MAX_MESSAGE);
+                let _ = tx.send(Noticed::Refused { side, what: watched.what(), message }).await;
                 return;
             }
             Err(e) => RequestError::from_kube(watched.cluster.name(), watched.what(), &e).to_string(),

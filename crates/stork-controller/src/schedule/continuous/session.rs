@@ -17,7 +17,8 @@ use kube::api::{Api, ApiResource};
 use stork_api::annotations::MIGRATION_SCHEDULE_NAME;
 use stork_api::{ClusterPair, Migration, MigrationSchedule};
 use stork_kube::Cluster;
-use stork_migrate::core::continuous::{Backlog, copy_needs_look};
+use stork_migrate::core::continuous::{Backlog, copy_change_matters};
+use stork_migrate::core::hash::ContentHash;
 use stork_migrate::core::select::wants_type;
 use stork_migrate::core::validate::{check_spec, restrict_system_namespaces};
 use stork_migrate::io::destination::Served;
@@ -34,6 +35,8 @@ use crate::migration::attempt::{Resolved, Stop, effective_spec, resolve};
 
 /// Changes written per batch at most (a batch is written `--migration-concurrency` at a time).
 const BATCH: usize = 500;
+/// Copies whose last written hash is remembered at most (then forgotten all at once).
+const MAX_WRITTEN: usize = 200_000;
 /// Watch reports buffered before the watches wait for the sync to take them.
 const CHANNEL: usize = 4096;
 /// Collections whose versions are read at once when a session starts.
@@ -54,6 +57,9 @@ enum Ended {
     /// Drained on request: the sync is over.
     Drained,
 }
+
+/// When the source's types are looked at again after a namespace or CRD changed without changing them.
+const RECHECKS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(3), Duration::from_secs(8)];
 
 /// How long a drain waits with nothing pending and no change seen before it calls the destination
 /// current: watch events arrive within milliseconds of their writes.
@@ -172,6 +178,9 @@ async fn session(
     let mut backlog = Backlog::new(policy.debounce);
     let mut troubled: HashMap<Side, String> = HashMap::new();
     let mut hold: Option<(Instant, Duration)> = None;
+    let mut rechecks: Vec<(Instant, String)> = Vec::new();
+    // The hash of what the sync last wrote to each copy.
+    let mut written: HashMap<ObjectId, ContentHash> = HashMap::new();
     let mut draining = *drain.borrow();
     let mut last_seen = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(if draining { 200 } else { 1000 }));
@@ -197,13 +206,17 @@ async fn session(
                     Noticed::Changed { side: Side::Source, id, at, .. } => backlog.note(id, at),
                     Noticed::Changed { side: Side::Destination, id, at, record } => {
                         let baseline = ctx.memory.baselines.get(clusters.destination_id, &id);
-                        if record.as_ref().is_none_or(|r| copy_needs_look(r, baseline.as_ref())) {
+                        if copy_change_matters(record.as_ref(), baseline.as_ref(), written.get(&id).copied()) {
                             backlog.note(id, at);
                         }
                     }
                     Noticed::Reshaped { what, .. } => {
                         match reshaped(ctx, &job, &wanted).await {
-                            Ok(false) => {}
+                            // Discovery serves a new CRD's kind a moment after the CRD's last change:
+                            // looked at again shortly.
+                            Ok(false) => {
+                                rechecks = RECHECKS.iter().map(|after| (Instant::now() + *after, what.clone())).collect();
+                            }
                             Ok(true) => return Ended::Again(format!("{what} changed what is migrated")),
                             Err(e) => return Ended::Paused(e.to_string()),
                         }
@@ -216,6 +229,10 @@ async fn session(
                             reporter.set_state(State::Paused, format!("{} out of reach: {message}", side.as_str()));
                         }
                         troubled.insert(side, message);
+                    }
+                    Noticed::Refused { side, what, message } => {
+                        tracing::warn!(%what, side = side.as_str(), %message, "continuous sync cannot watch a kind; full passes still copy it");
+                        reporter.failed(format!("{what} on the {}: {message}", side.as_str()));
                     }
                     Noticed::Resumed { side } => {
                         troubled.remove(&side);
@@ -244,6 +261,17 @@ async fn session(
                         Ok(synced) => {
                             if let Some(action) = action(&synced) {
                                 reporter.applied(describe(&id), action);
+                            }
+                            match synced {
+                                Synced::Created(hash) | Synced::Updated(hash) => {
+                                    if written.len() >= MAX_WRITTEN {
+                                        written.clear();
+                                    }
+                                    written.insert(id.clone(), hash);
+                                }
+                                _ => {
+                                    written.remove(&id);
+                                }
                             }
                             backlog.written(&id);
                         }
@@ -279,6 +307,14 @@ async fn session(
                     return Ended::Drained;
                 }
                 reporter.report(ctx, backlog.lag(Instant::now()), backlog.len()).await;
+                if let Some((_, what)) = rechecks.first().filter(|(at, _)| *at <= Instant::now()).cloned() {
+                    rechecks.remove(0);
+                    match reshaped(ctx, &job, &wanted).await {
+                        Ok(false) => {}
+                        Ok(true) => return Ended::Again(format!("{what} changed what is migrated")),
+                        Err(e) => return Ended::Paused(e.to_string()),
+                    }
+                }
                 if watches.is_empty() {
                     return Ended::Again("every watch ended".into());
                 }
@@ -408,8 +444,8 @@ async fn reshaped(ctx: &Context, job: &Job, wanted: &BTreeSet<TypeKey>) -> Resul
 /// How a written change is shown in status.
 fn action(synced: &Synced) -> Option<&'static str> {
     match synced {
-        Synced::Created => Some("Created"),
-        Synced::Updated => Some("Updated"),
+        Synced::Created(_) => Some("Created"),
+        Synced::Updated(_) => Some("Updated"),
         Synced::Purged => Some("Deleted"),
         _ => None,
     }
