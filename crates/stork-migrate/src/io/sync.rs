@@ -4,7 +4,6 @@
 //! object itself (a namespace or CRD the destination lacks, a volume a claim brings) is answered with
 //! [`Synced::NeedsPass`], and the caller runs a whole pass for it.
 
-use futures::{StreamExt, stream};
 use stork_api::annotations::FIELD_MANAGER;
 
 use super::destination::Served;
@@ -42,25 +41,29 @@ impl Synced {
     }
 }
 
-/// Syncs `ids`, `job.concurrency` at a time; one result per object, in no particular order.
-pub async fn sync(
-    clusters: &Clusters,
-    job: &Job,
-    memory: &Memory,
-    served: &Served,
-    ids: Vec<ObjectId>,
-) -> Vec<(ObjectId, Result<Synced, EngineError>)> {
-    let progress = Progress::default();
-    let run = Run::new(clusters, job, memory, &progress);
-    let run = &run;
-    stream::iter(ids)
-        .map(|id| async move {
-            let result = run.sync_one(&id, served).await;
-            (id, result)
-        })
-        .buffer_unordered(job.concurrency.max(1))
-        .collect()
-        .await
+/// Writes changed objects one at a time; several may be in flight at once (each call borrows it only).
+pub struct Syncer<'a> {
+    run: Run<'a>,
+    served: &'a Served,
+}
+
+impl<'a> Syncer<'a> {
+    /// `job.time` stamps every copy written through this syncer.
+    pub fn new(
+        clusters: &'a Clusters,
+        job: &'a Job,
+        memory: &'a Memory,
+        progress: &'a Progress,
+        served: &'a Served,
+    ) -> Self {
+        Self { run: Run::new(clusters, job, memory, progress), served }
+    }
+
+    /// Syncs one object: what its copy needs now, done.
+    pub async fn sync(&self, id: ObjectId) -> (ObjectId, Result<Synced, EngineError>) {
+        let result = self.run.sync_one(&id, self.served).await;
+        (id, result)
+    }
 }
 
 impl Run<'_> {

@@ -22,7 +22,7 @@ use stork_migrate::core::hash::ContentHash;
 use stork_migrate::core::select::wants_type;
 use stork_migrate::core::validate::{check_spec, restrict_system_namespaces};
 use stork_migrate::io::destination::Served;
-use stork_migrate::io::sync::{Synced, sync};
+use stork_migrate::io::sync::{Synced, Syncer};
 use stork_migrate::io::watch::{Noticed, Side, Watched, current_version, watch};
 use stork_migrate::schedule::policy::Continuous;
 use stork_migrate::{EngineError, Job, Mode, ObjectId, Progress, TypeKey};
@@ -33,8 +33,6 @@ use super::report::{Reporter, State};
 use crate::context::Context;
 use crate::migration::attempt::{Resolved, Stop, effective_spec, resolve};
 
-/// Changes written per batch at most (a batch is written `--migration-concurrency` at a time).
-const BATCH: usize = 500;
 /// Copies whose last written hash is remembered at most (then forgotten all at once).
 const MAX_WRITTEN: usize = 200_000;
 /// Watch reports buffered before the watches wait for the sync to take them.
@@ -138,7 +136,7 @@ async fn session(
         Ok(setup) => setup,
         Err(ended) => return ended,
     };
-    let Setup { resolved, mut job, served, wanted, watched } = setup;
+    let Setup { resolved, job, served, wanted, watched } = setup;
     let clusters = &resolved.clusters;
     let lag = |since: Option<Instant>| since.map_or(Duration::ZERO, |s| s.elapsed());
 
@@ -176,6 +174,10 @@ async fn session(
     reporter.report(ctx, Duration::ZERO, 0).await;
 
     let mut backlog = Backlog::new(policy.debounce);
+    // Each change is written as soon as it is due and a place is free: no batch waits for its slowest.
+    let progress = Progress::default();
+    let syncer = Syncer::new(clusters, &job, &ctx.memory, &progress, &served);
+    let mut in_flight = futures::stream::FuturesUnordered::new();
     let mut troubled: HashMap<Side, String> = HashMap::new();
     let mut hold: Option<(Instant, Duration)> = None;
     let mut rechecks: Vec<(Instant, String)> = Vec::new();
@@ -187,7 +189,8 @@ async fn session(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let held = hold.is_some_and(|(until, _)| Instant::now() < until) || !troubled.is_empty();
-        let wake = match (held, backlog.next_due()) {
+        let room = job.concurrency.max(1).saturating_sub(in_flight.len());
+        let wake = match (held || room == 0, backlog.next_due()) {
             (false, Some(_)) if draining => tokio::time::Instant::now(),
             (false, Some(at)) => tokio::time::Instant::from_std(at),
             _ => tokio::time::Instant::now() + Duration::from_secs(3600),
@@ -244,64 +247,56 @@ async fn session(
                 }
             }
             _ = tokio::time::sleep_until(wake) => {
-                let due = if draining { backlog.take_all(BATCH) } else { backlog.take_due(Instant::now(), BATCH) };
-                if due.is_empty() {
-                    continue;
+                let due = if draining { backlog.take_all(room) } else { backlog.take_due(Instant::now(), room) };
+                for id in due {
+                    in_flight.push(syncer.sync(id));
                 }
-                job.time = jiff::Zoned::now().strftime("%Y-%m-%d-%H%M%S").to_string();
-                let results = sync(clusters, &job, &ctx.memory, &served, due).await;
-                let mut pass = None;
-                let mut transient = false;
-                for (id, result) in results {
-                    match result {
-                        Ok(Synced::NeedsPass(reason)) => {
-                            backlog.written(&id);
-                            pass = Some(reason);
+            }
+            Some((id, result)) = in_flight.next(), if !in_flight.is_empty() => {
+                match result {
+                    Ok(Synced::NeedsPass(reason)) => {
+                        backlog.written(&id);
+                        return Ended::Again(reason);
+                    }
+                    Ok(synced) => {
+                        if let Some(action) = action(&synced) {
+                            reporter.applied(describe(&id), action);
                         }
-                        Ok(synced) => {
-                            if let Some(action) = action(&synced) {
-                                reporter.applied(describe(&id), action);
-                            }
-                            match synced {
-                                Synced::Created(hash) | Synced::Updated(hash) => {
-                                    if written.len() >= MAX_WRITTEN {
-                                        written.clear();
-                                    }
-                                    written.insert(id.clone(), hash);
+                        match synced {
+                            Synced::Created(hash) | Synced::Updated(hash) => {
+                                if written.len() >= MAX_WRITTEN {
+                                    written.clear();
                                 }
-                                _ => {
-                                    written.remove(&id);
-                                }
+                                written.insert(id.clone(), hash);
                             }
-                            backlog.written(&id);
+                            _ => {
+                                written.remove(&id);
+                            }
                         }
-                        Err(e) => {
-                            reporter.failed(format!("{id}: {e}"));
-                            if e.is_transient() {
-                                transient = true;
-                                backlog.retry(id, Instant::now());
-                            } else {
-                                // Refused by the destination: the next full pass tries again and reports it.
-                                tracing::warn!(object = %id, error = %e, "continuous sync could not write a change");
-                                backlog.written(&id);
-                            }
+                        backlog.written(&id);
+                        hold = None;
+                    }
+                    Err(e) => {
+                        reporter.failed(format!("{id}: {e}"));
+                        if e.is_transient() {
+                            backlog.retry(id, Instant::now());
+                            hold = Some(match hold {
+                                None => (Instant::now() + HOLD, HOLD),
+                                Some((_, wait)) => {
+                                    let wait = (wait * 2).min(MAX_HOLD);
+                                    (Instant::now() + wait, wait)
+                                }
+                            });
+                        } else {
+                            // Refused by the destination: the next full pass tries again and reports it.
+                            tracing::warn!(object = %id, error = %e, "continuous sync could not write a change");
+                            backlog.written(&id);
                         }
                     }
-                }
-                hold = match (transient, hold) {
-                    (false, _) => None,
-                    (true, None) => Some((Instant::now() + HOLD, HOLD)),
-                    (true, Some((_, wait))) => {
-                        let wait = (wait * 2).min(MAX_HOLD);
-                        Some((Instant::now() + wait, wait))
-                    }
-                };
-                if let Some(reason) = pass {
-                    return Ended::Again(reason);
                 }
             }
             _ = tick.tick() => {
-                if draining && backlog.is_empty() && troubled.is_empty() && last_seen.elapsed() >= QUIET {
+                if draining && backlog.is_empty() && in_flight.is_empty() && troubled.is_empty() && last_seen.elapsed() >= QUIET {
                     reporter.set_state(State::Drained, "suspended: every change seen was written");
                     reporter.report(ctx, Duration::ZERO, 0).await;
                     return Ended::Drained;
