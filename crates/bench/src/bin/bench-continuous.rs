@@ -81,7 +81,8 @@ async fn main() -> anyhow::Result<()> {
     protect(&source, namespaces).await?;
     wait_watching(&source).await?;
     println!("schedule created; the sync caught up and watches after {:.1} s", started.elapsed().as_secs_f64());
-    settle(&destination).await;
+    let waited = quiet(&destination).await?;
+    println!("the destination's own controllers were done with the copies {:.0} s later", waited.as_secs_f64());
 
     // The destination watch that times every change, and the floor: writes on the destination itself.
     let ledger = Arc::new(Mutex::new(Ledger::default()));
@@ -134,8 +135,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    settle(&destination).await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    quiet(&destination).await?;
     let writes_before = destination_writes_by_request(&destination).await?;
     let cpu_before = cpu_seconds(controller.pid()).unwrap_or(0.0);
     tokio::time::sleep(Duration::from_secs(idle_seconds as u64)).await;
@@ -149,6 +149,21 @@ async fn main() -> anyhow::Result<()> {
     watching.abort();
     drop(controller);
     Ok(())
+}
+
+/// Waits until the destination has served no write for 5 s (its kube-controller-manager reacts to
+/// thousands of new workloads for minutes), at most 10 minutes; returns how long that took.
+async fn quiet(destination: &TestCluster) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let (mut last, mut since) = (destination_writes(destination).await?, Instant::now());
+    while since.elapsed() < Duration::from_secs(5) && started.elapsed() < Duration::from_secs(600) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = destination_writes(destination).await?;
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+    Ok(started.elapsed())
 }
 
 /// A continuous policy and a schedule of every bench namespace.

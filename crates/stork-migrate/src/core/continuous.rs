@@ -126,13 +126,18 @@ pub fn copy_needs_look(record: &CopyRecord, baseline: Option<&Baseline>) -> bool
 /// Whether a change a watch reports on a copy (`None`: deleted) must be looked at: a deleted copy, a
 /// copy not as stork-rs left it ([`copy_needs_look`]), or one carrying another hash than the sync last
 /// wrote there (another writer of the pair, such as a full pass that read the source earlier, wrote an
-/// older version: its fields are stork-rs's, so only the hash tells).
+/// older version: its fields are stork-rs's, so only the hash tells). An object stork-rs never wrote (a
+/// ReplicaSet the destination's controllers made, an operator's own) is not a copy: its changes are not
+/// drift (a full pass decides whether to adopt it).
 pub fn copy_change_matters(
     record: Option<&CopyRecord>,
     baseline: Option<&Baseline>,
     last_written: Option<ContentHash>,
 ) -> bool {
     let Some(record) = record else { return true };
+    if !record.written_by_us {
+        return false;
+    }
     last_written.is_some_and(|h| record.hash != Some(h)) || copy_needs_look(record, baseline)
 }
 
@@ -241,5 +246,7 @@ mod tests {
         assert!(copy_change_matters(Some(&carrying(older)), baseline.as_ref(), Some(ours)), "an older version");
         assert!(!copy_change_matters(Some(&carrying(older)), baseline.as_ref(), None), "nothing written by the sync");
         assert!(copy_change_matters(None, baseline.as_ref(), Some(ours)), "deleted");
+        let foreign = CopyRecord { written_by_us: false, ..carrying(older) };
+        assert!(!copy_change_matters(Some(&foreign), None, None), "not a copy stork-rs wrote");
     }
 }
