@@ -186,6 +186,40 @@ async fn a_continuous_schedule_keeps_the_destination_seconds_behind() {
     })
     .await;
 
+    // A workload: its status alone changing is not a change to copy (the sync does not even read it),
+    // while a spec change (a new generation) and a metadata change each reach the destination.
+    must(&source, &["create", "deployment", "api", "-n", "shop", "--image=registry.k8s.io/pause:3.9"]);
+    let image = |cluster: &TestCluster| {
+        kget(cluster, Some("shop"), "deployment", "api")
+            .map(|d| d["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or_default().to_string())
+    };
+    eventually("a Deployment", BOUND, &stork, || async { image(&destination).is_some() }).await;
+    must(&source, &["set", "image", "deployment/api", "-n", "shop", "pause=registry.k8s.io/pause:3.10"]);
+    eventually("a Deployment's spec change", BOUND, &stork, || async {
+        image(&destination).as_deref() == Some("registry.k8s.io/pause:3.10")
+    })
+    .await;
+    must(
+        &source,
+        &[
+            "patch",
+            "deployment",
+            "api",
+            "-n",
+            "shop",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"observedGeneration":2,"replicas":1}}"#,
+        ],
+    );
+    must(&source, &["label", "deployment", "api", "-n", "shop", "tier=backend"]);
+    eventually("a Deployment's label change after a status update", BOUND, &stork, || async {
+        kget(&destination, Some("shop"), "deployment", "api")
+            .is_some_and(|d| d["metadata"]["labels"]["tier"] == "backend")
+    })
+    .await;
+
     // Status and metrics say how far behind the destination is.
     eventually("status shows the last change and nothing pending", BOUND, &stork, || async {
         continuous_status(&source).await.is_some_and(|s| {

@@ -6,7 +6,10 @@
 //!   the destination) until it is Final with every workload scaled up there: the time to recover;
 //! - the same for failback, after the destination's own schedule copied the application back.
 //!
-//! Usage: bench-failover <path to the stork binary> [--namespaces 20]
+//! With `--continuous` both schedules are continuous: their syncs carry the scale-down and are drained
+//! as the last mile (they are suspended while the raw baselines scale, so that they do not undo them).
+//!
+//! Usage: bench-failover <path to the stork binary> [--namespaces 20] [--continuous]
 
 use std::process::Command;
 use std::sync::Arc;
@@ -24,8 +27,12 @@ use testenv::{ClusterOptions, TestCluster};
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let stork = args.get(1).context("usage: bench-failover <path to the stork binary> [--namespaces N]")?.clone();
+    let stork = args
+        .get(1)
+        .context("usage: bench-failover <path to the stork binary> [--namespaces N] [--continuous]")?
+        .clone();
     let namespaces = number_flag(&args, "--namespaces", 20)?;
+    let continuous = args.iter().any(|a| a == "--continuous");
     testenv::install_crypto_provider();
 
     println!("starting two clusters, etcd with fsync, kube-controller-manager on both...");
@@ -49,19 +56,25 @@ async fn main() -> anyhow::Result<()> {
     pair(&source, &destination).await?;
     pair(&destination, &source).await?;
     let migrated: Vec<String> = (0..namespaces).map(namespace_name).collect();
-    policy(&source).await?;
+    policy(&source, continuous).await?;
     schedule(&source, "bench", &migrated).await?;
-    wait_for_copy(&source, &destination, "bench").await?;
-    println!("the schedule's first migration copied the application; the destination is a standby");
+    wait_for_copy(&source, &destination, "bench", continuous).await?;
+    println!(
+        "the schedule's first migration copied the application; the destination is a standby{}",
+        if continuous { ", kept current by the schedule's continuous sync" } else { "" }
+    );
     settle(&destination).await;
 
     // Failover.
+    hold(&source, "bench", continuous, true).await?;
     let raw_failover = raw_switch(&source, &destination, &workloads).await?;
     println!(
         "raw parallel scale ({WORKERS} workers): idle the source, then bring the destination up: {:.2} s",
         raw_failover.as_secs_f64()
     );
     raw_switch(&destination, &source, &workloads).await?;
+    hold(&source, "bench", continuous, false).await?;
+    wait_for_copy(&source, &destination, "bench", continuous).await?;
     settle(&destination).await;
     let (rto, action) = act(&destination, "bench-failover", "failover", "bench").await?;
     check_scaled(&destination, &workloads, true).await?;
@@ -70,14 +83,17 @@ async fn main() -> anyhow::Result<()> {
     print_stages(&action);
 
     // Failback, once the destination's own schedule copied the application back.
-    policy(&destination).await?;
+    policy(&destination, continuous).await?;
     schedule(&destination, "bench-back", &migrated).await?;
-    wait_for_copy(&destination, &source, "bench-back").await?;
+    wait_for_copy(&destination, &source, "bench-back", continuous).await?;
     settle(&source).await;
     settle(&destination).await;
+    hold(&destination, "bench-back", continuous, true).await?;
     let raw_failback = raw_switch(&destination, &source, &workloads).await?;
     println!("raw parallel scale: idle the destination, then bring the source up: {:.2} s", raw_failback.as_secs_f64());
     raw_switch(&source, &destination, &workloads).await?;
+    hold(&destination, "bench-back", continuous, false).await?;
+    wait_for_copy(&destination, &source, "bench-back", continuous).await?;
     settle(&source).await;
     let (rtb, action) = act(&destination, "bench-failback", "failback", "bench-back").await?;
     check_scaled(&source, &workloads, true).await?;
@@ -145,15 +161,21 @@ fn controller(stork: &str, cluster: &TestCluster) -> anyhow::Result<Proc> {
     let mut cmd = Command::new(stork);
     cmd.arg(format!("--kubeconfig={}", cluster.kubeconfig_path().display()))
         .args(["--http-address=127.0.0.1:0", "--leader-elect=false"])
-        .env("RUST_LOG", "warn,stork_controller::action=info");
+        .env("RUST_LOG", "warn,stork_controller::action=info,stork_controller::schedule=info");
     Proc::spawn("stork", cmd, &log, Lifetime::WithParent)
 }
 
-/// An hourly policy: the benchmark's schedules run once when created, then not again while measured.
-async fn policy(cluster: &TestCluster) -> anyhow::Result<()> {
+/// An hourly policy: the benchmark's schedules run once when created, then not again while measured;
+/// a continuous one (its full passes hourly too) with `continuous`.
+async fn policy(cluster: &TestCluster, continuous: bool) -> anyhow::Result<()> {
+    let member = if continuous {
+        json!({"continuous": {"fullSyncIntervalMinutes": 60}})
+    } else {
+        json!({"interval": {"intervalMinutes": 60}})
+    };
     let policy: stork_api::SchedulePolicy = serde_json::from_value(json!({
         "apiVersion": stork_api::API_VERSION, "kind": "SchedulePolicy",
-        "metadata": {"name": "bench-hourly"}, "policy": {"interval": {"intervalMinutes": 60}},
+        "metadata": {"name": "bench-hourly"}, "policy": member,
     }))?;
     let api: Api<stork_api::SchedulePolicy> = Api::all(cluster.client());
     api.create(&PostParams::default(), &policy).await?;
@@ -171,20 +193,50 @@ async fn schedule(cluster: &TestCluster, name: &str, namespaces: &[String]) -> a
     Ok(())
 }
 
-/// Waits until the schedule on `cluster` has a successful migration and its static copy is on `other`.
-async fn wait_for_copy(cluster: &TestCluster, other: &TestCluster, schedule: &str) -> anyhow::Result<()> {
+/// Waits until the schedule on `cluster` has a successful migration and its static copy is on `other`
+/// (and, `continuous`, its sync watches with nothing pending).
+async fn wait_for_copy(
+    cluster: &TestCluster,
+    other: &TestCluster,
+    schedule: &str,
+    continuous: bool,
+) -> anyhow::Result<()> {
     let schedules: Api<MigrationSchedule> = Api::namespaced(cluster.client(), "kube-system");
     let copies: Api<MigrationSchedule> = Api::namespaced(other.client(), "kube-system");
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let status = schedules.get(schedule).await?.status.unwrap_or_default();
-        if status.last_success_timestamp.is_some() && copies.get_opt(schedule).await?.is_some() {
+        let synced = !continuous || status.continuous.as_ref().is_some_and(|c| c.state == "Watching" && c.pending == 0);
+        if status.last_success_timestamp.is_some() && synced && copies.get_opt(schedule).await?.is_some() {
             return Ok(());
         }
         if Instant::now() > deadline {
             bail!("{schedule}: no successful migration and static copy within 10 minutes: {status:?}");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Suspends (or resumes) a continuous schedule and, suspending, waits until its sync has ended, so that
+/// a raw baseline's writes are neither copied nor corrected as drift. Nothing for an interval schedule.
+async fn hold(cluster: &TestCluster, schedule: &str, continuous: bool, suspend: bool) -> anyhow::Result<()> {
+    if !continuous {
+        return Ok(());
+    }
+    let api: Api<MigrationSchedule> = Api::namespaced(cluster.client(), "kube-system");
+    let patch = json!({"spec": {"suspend": suspend}});
+    api.patch(schedule, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    if !suspend {
+        return Ok(());
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = api.get(schedule).await?.status.unwrap_or_default();
+        if status.continuous.as_ref().is_some_and(|c| c.state == "Drained" || c.state == "Stopped") {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{schedule}: the sync did not end: {:?}", status.continuous);
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -220,14 +272,25 @@ async fn act(destination: &TestCluster, name: &str, kind: &str, schedule: &str) 
     let api: Api<Action> = Api::namespaced(destination.client(), "kube-system");
     let started = Instant::now();
     api.create(&PostParams::default(), &action).await?;
-    let finished =
-        |a: Option<&Action>| a.and_then(|a| a.status.as_ref()).is_some_and(|s| s.stage == ActionStage::Final);
-    let done =
-        tokio::time::timeout(Duration::from_secs(900), kube::runtime::wait::await_condition(api, name, finished))
-            .await
-            .with_context(|| format!("{kind} did not finish in 15 minutes"))??;
+    // Polled, not watched: a long stage leaves a watch silent for longer than the client's read timeout.
+    let deadline = started + Duration::from_secs(900);
+    let (mut said, mut stage, mut said_at) = (String::new(), None, Instant::now());
+    let action = loop {
+        let action = api.get(name).await?;
+        let status = action.status.clone().unwrap_or_default();
+        if status.stage == ActionStage::Final {
+            break action;
+        }
+        // Each stage as it starts, and what a long one waits for every 10 s.
+        let now = format!("{}: {}", status.stage.as_str(), status.reason);
+        if now != said && (stage != Some(status.stage) || said_at.elapsed() >= Duration::from_secs(10)) {
+            println!("  [{:5.1} s] {now}", started.elapsed().as_secs_f64());
+            (said, stage, said_at) = (now, Some(status.stage), Instant::now());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{kind} did not finish in 15 minutes: {said}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let took = started.elapsed();
-    let action = done.context("Action gone")?;
     let status = action.status.clone().unwrap_or_default();
     if status.status != ActionStatusType::Successful {
         bail!("{kind} ended {}: {}", status.status.as_str(), status.reason);

@@ -1,9 +1,13 @@
 //! Continuous sync's decisions: which watched changes are due to be written (debounced, coalesced per
-//! object), how far behind the destination is, and whether a change a watch reports on a copy needs a
-//! look at all (stork-rs's own writes come back as changes too).
+//! object), how far behind the destination is, whether a change a watch reports on a copy needs a
+//! look at all (stork-rs's own writes come back as changes too), and whether a source object's change
+//! touched more than its status.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::hash::ContentHash;
 use super::model::ObjectId;
@@ -141,8 +145,86 @@ pub fn copy_change_matters(
     last_written.is_some_and(|h| record.hash != Some(h)) || copy_needs_look(record, baseline)
 }
 
+/// Tells a source object's status-only updates (which no copy carries: a controller reporting on the
+/// workloads it runs, often many times a second) from changes that may change its copy, from the
+/// metadata a watch sees. An object whose API server keeps a `generation` bumps it for every change
+/// but to metadata and status; the rest of the metadata is remembered as one hash per such object.
+/// Objects without a generation (ConfigMaps, Services) always count as changed.
+#[derive(Debug, Default)]
+pub struct StatusOnlyFilter {
+    seen: HashMap<(String, String), u64>,
+}
+
+impl StatusOnlyFilter {
+    /// Whether this event may change the object's copy; remembers what it saw.
+    pub fn may_change_copy(&mut self, meta: &ObjectMeta, deleted: bool) -> bool {
+        let key = (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default());
+        if deleted || meta.generation.unwrap_or(0) <= 0 {
+            self.seen.remove(&key);
+            return true;
+        }
+        let fingerprint = fingerprint(meta);
+        self.seen.insert(key, fingerprint) != Some(fingerprint)
+    }
+
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+/// What of an object's metadata a copy may depend on, with its generation.
+fn fingerprint(meta: &ObjectMeta) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.labels.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp.as_ref().map(|t| t.0.to_string()).hash(&mut hasher);
+    for owner in meta.owner_references.iter().flatten() {
+        (&owner.api_version, &owner.kind, &owner.name, &owner.uid, owner.controller).hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 #[cfg(test)]
 mod tests {
+    fn meta(generation: Option<i64>, label: &str) -> ObjectMeta {
+        ObjectMeta {
+            namespace: Some("ns".into()),
+            name: Some("web".into()),
+            generation,
+            labels: Some([("app".to_string(), label.to_string())].into()),
+            resource_version: Some(label.len().to_string()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_status_only_update_of_an_object_with_a_generation_changes_no_copy() {
+        let mut filter = StatusOnlyFilter::default();
+        assert!(filter.may_change_copy(&meta(Some(1), "a"), false), "the first sight of an object counts");
+        assert!(!filter.may_change_copy(&meta(Some(1), "a"), false), "same generation and metadata: status only");
+        assert!(filter.may_change_copy(&meta(Some(2), "a"), false), "a new generation is a spec change");
+        assert!(filter.may_change_copy(&meta(Some(2), "b"), false), "a label changed");
+        assert!(!filter.may_change_copy(&meta(Some(2), "b"), false));
+        assert!(filter.may_change_copy(&meta(Some(2), "b"), true), "a delete always counts");
+        assert!(filter.is_empty(), "a deleted object is forgotten");
+        assert!(filter.may_change_copy(&meta(Some(2), "b"), false), "and counts again when it comes back");
+    }
+
+    #[test]
+    fn an_object_without_a_generation_always_counts_and_is_not_remembered() {
+        let mut filter = StatusOnlyFilter::default();
+        assert!(filter.may_change_copy(&meta(None, "a"), false));
+        assert!(filter.may_change_copy(&meta(None, "a"), false), "a ConfigMap's data change shows in no metadata");
+        assert!(filter.may_change_copy(&meta(Some(0), "a"), false));
+        assert_eq!(filter.len(), 0);
+    }
+
     use std::sync::Arc;
 
     use super::*;

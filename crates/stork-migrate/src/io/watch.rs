@@ -14,6 +14,7 @@ use stork_api::annotations::FIELD_MANAGER;
 use stork_kube::{Cluster, RequestError};
 use tokio::sync::mpsc;
 
+use crate::core::continuous::StatusOnlyFilter;
 use crate::core::model::{ObjectId, TypeKey};
 use crate::core::plan::CopyRecord;
 use crate::error::EngineError;
@@ -98,6 +99,7 @@ pub async fn watch(watched: Watched, mut version: String, tx: mpsc::Sender<Notic
     let side = watched.side;
     let mut backoff = BACKOFF;
     let mut troubled = false;
+    let mut status_only = StatusOnlyFilter::default();
     loop {
         let trouble = match api.watch_metadata(&params, &version).await {
             Err(kube::Error::Api(status)) if status.code == 410 => {
@@ -156,7 +158,7 @@ pub async fn watch(watched: Watched, mut version: String, tx: mpsc::Sender<Notic
                     if let Some(v) = &meta.metadata.resource_version {
                         version.clone_from(v);
                     }
-                    let Some(noticed) = notice(&watched, &meta, deleted) else { continue };
+                    let Some(noticed) = notice(&watched, &meta, deleted, &mut status_only) else { continue };
                     if tx.send(noticed).await.is_err() {
                         return;
                     }
@@ -183,7 +185,12 @@ pub async fn watch(watched: Watched, mut version: String, tx: mpsc::Sender<Notic
 }
 
 /// What one watch event means for the sync, if anything.
-fn notice(watched: &Watched, meta: &PartialObjectMeta<DynamicObject>, deleted: bool) -> Option<Noticed> {
+fn notice(
+    watched: &Watched,
+    meta: &PartialObjectMeta<DynamicObject>,
+    deleted: bool,
+    status_only: &mut StatusOnlyFilter,
+) -> Option<Noticed> {
     let side = watched.side;
     let name = meta.metadata.name.as_deref().unwrap_or_default();
     if watched.shape {
@@ -191,6 +198,10 @@ fn notice(watched: &Watched, meta: &PartialObjectMeta<DynamicObject>, deleted: b
     }
     let namespace = meta.metadata.namespace.as_deref().unwrap_or_default();
     if watched.key.namespaced && !watched.namespaces.contains(namespace) {
+        return None;
+    }
+    // Each one would cost a read of the whole object to find its copy unchanged.
+    if side == Side::Source && !status_only.may_change_copy(&meta.metadata, deleted) {
         return None;
     }
     let id = ObjectId::new(&watched.key, namespace, name);

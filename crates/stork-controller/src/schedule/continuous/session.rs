@@ -59,7 +59,7 @@ enum Ended {
 /// When the source's types are looked at again after a namespace or CRD changed without changing them.
 const RECHECKS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(3), Duration::from_secs(8)];
 
-/// How long a drain waits with nothing pending and no change seen before it calls the destination
+/// How long a drain waits with nothing pending and nothing written before it calls the destination
 /// current: watch events arrive within milliseconds of their writes.
 const QUIET: Duration = Duration::from_secs(1);
 
@@ -184,7 +184,11 @@ async fn session(
     // The hash of what the sync last wrote to each copy.
     let mut written: HashMap<ObjectId, ContentHash> = HashMap::new();
     let mut draining = *drain.borrow();
-    let mut last_seen = Instant::now();
+    // When the sync last wrote, or a drain began. A drain ends after QUIET without either, so that the
+    // events of writes made just before it have arrived; events that change nothing the sync writes (a
+    // source controller updating the status of the workloads a failover just idled, for a minute at
+    // its own rate) do not hold it up.
+    let mut last_write = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(if draining { 200 } else { 1000 }));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -199,12 +203,12 @@ async fn session(
             changed = drain.changed(), if !draining => {
                 draining = changed.is_ok() && *drain.borrow();
                 if draining {
+                    last_write = Instant::now();
                     tick = tokio::time::interval(Duration::from_millis(200));
                 }
             }
             noticed = rx.recv() => {
                 let Some(noticed) = noticed else { return Ended::Again("every watch ended".into()) };
-                last_seen = Instant::now();
                 match noticed {
                     Noticed::Changed { side: Side::Source, id, at, .. } => backlog.note(id, at),
                     Noticed::Changed { side: Side::Destination, id, at, record } => {
@@ -261,6 +265,7 @@ async fn session(
                     Ok(synced) => {
                         if let Some(action) = action(&synced) {
                             reporter.applied(describe(&id), action);
+                            last_write = Instant::now();
                         }
                         match synced {
                             Synced::Created(hash) | Synced::Updated(hash) => {
@@ -296,7 +301,7 @@ async fn session(
                 }
             }
             _ = tick.tick() => {
-                if draining && backlog.is_empty() && in_flight.is_empty() && troubled.is_empty() && last_seen.elapsed() >= QUIET {
+                if draining && backlog.is_empty() && in_flight.is_empty() && troubled.is_empty() && last_write.elapsed() >= QUIET {
                     reporter.set_state(State::Drained, "suspended: every change seen was written");
                     reporter.report(ctx, Duration::ZERO, 0).await;
                     return Ended::Drained;
