@@ -167,12 +167,9 @@ impl StatusOnlyFilter {
         self.seen.insert(key, fingerprint) != Some(fingerprint)
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
         self.seen.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
     }
 }
 
@@ -192,6 +189,11 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::model::TypeKey;
+
     fn meta(generation: Option<i64>, label: &str) -> ObjectMeta {
         ObjectMeta {
             namespace: Some("ns".into()),
@@ -212,7 +214,7 @@ mod tests {
         assert!(filter.may_change_copy(&meta(Some(2), "b"), false), "a label changed");
         assert!(!filter.may_change_copy(&meta(Some(2), "b"), false));
         assert!(filter.may_change_copy(&meta(Some(2), "b"), true), "a delete always counts");
-        assert!(filter.is_empty(), "a deleted object is forgotten");
+        assert_eq!(filter.remembered(), 0, "a deleted object is forgotten");
         assert!(filter.may_change_copy(&meta(Some(2), "b"), false), "and counts again when it comes back");
     }
 
@@ -222,13 +224,8 @@ mod tests {
         assert!(filter.may_change_copy(&meta(None, "a"), false));
         assert!(filter.may_change_copy(&meta(None, "a"), false), "a ConfigMap's data change shows in no metadata");
         assert!(filter.may_change_copy(&meta(Some(0), "a"), false));
-        assert_eq!(filter.len(), 0);
+        assert_eq!(filter.remembered(), 0);
     }
-
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::core::model::TypeKey;
 
     fn id(name: &str) -> ObjectId {
         ObjectId::new(&Arc::new(TypeKey::builtin("", "v1", "ConfigMap", "configmaps", true)), "shop", name)
